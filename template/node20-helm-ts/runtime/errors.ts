@@ -8,7 +8,9 @@ export const ERRORS = {
   NOT_FOUND: { status: 404, message: 'No such route' },
   RELEASE_NOT_FOUND: { status: 404, message: 'Release not found' },
   CHART_NOT_FOUND: { status: 404, message: 'Chart not found' },
+  NAMESPACE_NOT_FOUND: { status: 404, message: 'Namespace not found' },
   RULE_NOT_FOUND: { status: 404, message: 'Ingress rule not found' },
+  INGRESS_CONTROLLER_NOT_FOUND: { status: 404, message: 'No ingress controller has that address' },
   METHOD_NOT_ALLOWED: { status: 405, message: 'Method not allowed' },
   RELEASE_EXISTS: { status: 409, message: 'Release already exists' },
   OPERATION_IN_PROGRESS: { status: 409, message: 'Another operation is in progress for this release' },
@@ -25,6 +27,7 @@ export const ERRORS = {
   KUBE_API_ERROR: { status: 502, message: 'Kubernetes API error' },
   HELM_FAILED: { status: 500, message: 'helm failed' },
   TIMEOUT: { status: 504, message: 'Operation timed out' },
+  CANCELLED: { status: 503, message: 'The operation was cancelled' },
   INTERNAL: { status: 500, message: 'Internal error' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
