@@ -11,6 +11,7 @@ export const ERRORS = {
   NAMESPACE_NOT_FOUND: { status: 404, message: 'Namespace not found' },
   RULE_NOT_FOUND: { status: 404, message: 'Ingress rule not found' },
   INGRESS_CONTROLLER_NOT_FOUND: { status: 404, message: 'No ingress controller has that address' },
+  SERVICE_NOT_FOUND: { status: 404, message: 'Backend Service not found' },
   METHOD_NOT_ALLOWED: { status: 405, message: 'Method not allowed' },
   RELEASE_EXISTS: { status: 409, message: 'Release already exists' },
   OPERATION_IN_PROGRESS: { status: 409, message: 'Another operation is in progress for this release' },

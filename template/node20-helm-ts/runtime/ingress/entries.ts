@@ -1,0 +1,110 @@
+// The ingress-nginx tcp/udp services ConfigMap format and the port arithmetic on it.
+// An entry is `"<external port>": "<namespace>/<service>:<port>[:PROXY][:PROXY]"`.
+import type { PortRange } from '../config.js';
+import { RESERVED_PORTS as RESERVED } from '../policy.js';
+
+export type Protocol = 'tcp' | 'udp';
+export const PROTOCOLS: readonly Protocol[] = ['tcp', 'udp'];
+
+/** A backend: the Service port that an external port forwards to. */
+export interface Target {
+  namespace: string;
+  serviceName: string;
+  /** Number, or a named Service port (ingress-nginx accepts both in entries made by hand). */
+  servicePort: number | string;
+}
+
+/** One exposed port of one controller. */
+export interface Rule extends Target {
+  ip: string;
+  port: number;
+  protocol: Protocol;
+}
+
+/** Ports ingress-nginx uses itself and skips in tcp/udp entries; never handed out. */
+export const RESERVED_PORTS: ReadonlySet<number> = new Set(RESERVED);
+
+export function isReservedPort(port: number): boolean {
+  return RESERVED_PORTS.has(port);
+}
+
+export function inRange(port: number, range: PortRange): boolean {
+  return port >= range.from && port <= range.to;
+}
+
+/** A ConfigMap key as a port, or undefined for anything that is not a plain 1-65535 number. */
+export function parsePortKey(key: string): number | undefined {
+  if (!/^[1-9]\d{0,4}$/.test(key)) return undefined;
+  const port = Number(key);
+  return port <= 65535 ? port : undefined;
+}
+
+export function formatTarget(target: Target): string {
+  return `${target.namespace}/${target.serviceName}:${target.servicePort}`;
+}
+
+const VALUE = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?)\/([a-z0-9]([-a-z0-9]*[a-z0-9])?):([^:\s]+)((?::PROXY){0,2})$/;
+
+/** The target of an entry value, or undefined when ingress-nginx would skip the entry as malformed. */
+export function parseTarget(value: string): (Target & { proxy: string }) | undefined {
+  const m = VALUE.exec(value.trim());
+  if (!m) return undefined;
+  const rawPort = m[5];
+  let servicePort: number | string = rawPort;
+  if (/^\d+$/.test(rawPort)) {
+    servicePort = Number(rawPort);
+    if (servicePort < 1 || servicePort > 65535) return undefined;
+  }
+  return { namespace: m[1], serviceName: m[3], servicePort, proxy: m[6] };
+}
+
+export function sameTarget(a: Target, b: Target): boolean {
+  return a.namespace === b.namespace && a.serviceName === b.serviceName && String(a.servicePort) === String(b.servicePort);
+}
+
+/** Well-formed entries of a ConfigMap's data, sorted by port. */
+export function entriesOf(data: Record<string, string> | undefined): { port: number; value: string; target: Target }[] {
+  const out: { port: number; value: string; target: Target }[] = [];
+  for (const [key, value] of Object.entries(data ?? {})) {
+    const port = parsePortKey(key);
+    const parsed = port === undefined ? undefined : parseTarget(value);
+    if (port === undefined || !parsed) continue;
+    const { proxy: _proxy, ...target } = parsed;
+    out.push({ port, value, target });
+  }
+  return out.sort((a, b) => a.port - b.port);
+}
+
+/** The port already mapped to `target` in `data`, if any. */
+export function findTarget(data: Record<string, string>, target: Target): number | undefined {
+  return entriesOf(data).find((e) => sameTarget(e.target, target))?.port;
+}
+
+/**
+ * Whether `port` may be handed out: inside the range, not reserved, not a key of the ConfigMap
+ * (even a malformed one) and not already open on the controller Service for this protocol.
+ */
+export function isFreePort(port: number, opts: { range: PortRange; data: Record<string, string>; blocked: ReadonlySet<number> }): boolean {
+  return inRange(port, opts.range) && !isReservedPort(port) && !(String(port) in opts.data) && !opts.blocked.has(port);
+}
+
+/** The lowest free port, or undefined when the range is exhausted. */
+export function lowestFreePort(opts: { range: PortRange; data: Record<string, string>; blocked: ReadonlySet<number> }): number | undefined {
+  for (let port = opts.range.from; port <= opts.range.to; port++) {
+    if (isFreePort(port, opts)) return port;
+  }
+  return undefined;
+}
+
+/** Name of a controller Service port opened for an entry: `tcp-30000`, `udp-30000`. */
+export function portName(protocol: Protocol, port: number): string {
+  return `${protocol}-${port}`;
+}
+
+/** The protocol and port encoded in a Service port name of our scheme, else undefined. */
+export function parsePortName(name: string | undefined): { protocol: Protocol; port: number } | undefined {
+  const m = /^(tcp|udp)-([1-9]\d{0,4})$/.exec(name ?? '');
+  if (!m) return undefined;
+  const port = Number(m[2]);
+  return port <= 65535 ? { protocol: m[1] as Protocol, port } : undefined;
+}

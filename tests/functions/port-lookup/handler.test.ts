@@ -1,0 +1,85 @@
+// The port-lookup function driven in-process against the in-memory Kubernetes API (dev/cluster).
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { handler } from '../../../functions/port-lookup/handler.js';
+import { loadConfig } from '#runtime/config.js';
+import { FunctionError, toErrorResponse } from '#runtime/errors.js';
+import { createLogger } from '#runtime/logger.js';
+import type { FunctionRequest } from '#runtime/types.js';
+import type { Cluster } from '../../../dev/cluster/index.js';
+import { configMapData, CONTROLLER_B, lbIp, LABEL, LB_NAMESPACE, startIngressCluster } from '../../template/node20-helm-ts/runtime/ingress/cluster.js';
+
+const log = createLogger({ level: 'silent' });
+let cluster: Cluster;
+
+async function call(method: string, query = '', body?: unknown, env: Record<string, string> = {}) {
+  const config = loadConfig({ KUBECONFIG: cluster.kubeconfigPath, IngressLabel: LABEL, LoadBalancerNamespace: LB_NAMESPACE, PORT_RANGE: '30000-30999', ...env });
+  const req: FunctionRequest = { method, path: '/', query: new URLSearchParams(query), headers: {}, body };
+  try {
+    const res = await handler(req, { callId: 'c-1', log, config, signal: new AbortController().signal });
+    return { status: res.status ?? 200, body: res.body };
+  } catch (err) {
+    expect(err).toBeInstanceOf(FunctionError);
+    return toErrorResponse(err);
+  }
+}
+
+beforeAll(async () => {
+  cluster = await startIngressCluster({ controllers: [{ name: 'nginx-a' }, CONTROLLER_B] });
+  // Existing entries: a has two tcp ports in use, b one udp port.
+  cluster.store.create({
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name: 'tcp-services', namespace: LB_NAMESPACE },
+    data: { '30000': 'x/a:1', '30001': 'x/b:1' },
+  });
+  cluster.store.create({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'udp-b', namespace: LB_NAMESPACE }, data: { '30000': 'x/c:53' } });
+});
+afterAll(() => cluster.stop());
+
+describe('port-lookup', () => {
+  test('GET with a query: the first free port of the chosen controller, nothing claimed', async () => {
+    const a = lbIp(cluster, 'nginx-a');
+    const b = lbIp(cluster, 'nginx-b');
+    expect(await call('GET', `protocol=tcp&lbip=${a}`)).toEqual({ status: 200, body: { ip: a, port: 30002, protocol: 'tcp' } });
+    expect(await call('GET', `protocol=tcp&lbip=${a}`)).toEqual({ status: 200, body: { ip: a, port: 30002, protocol: 'tcp' } });
+    // Without lbip: the least used controller (b has no tcp entries).
+    expect(await call('GET')).toEqual({ status: 200, body: { ip: b, port: 30000, protocol: 'tcp' } });
+    expect(configMapData(cluster, 'tcp-services')).toEqual({ '30000': 'x/a:1', '30001': 'x/b:1' });
+    expect(configMapData(cluster, 'tcp-b')).toBeUndefined();
+  });
+
+  test('POST with a body', async () => {
+    const b = lbIp(cluster, 'nginx-b');
+    expect(await call('POST', '', { protocol: 'udp', lbip: b })).toEqual({ status: 200, body: { ip: b, port: 30001, protocol: 'udp' } });
+    expect(await call('POST', '', undefined)).toEqual({ status: 200, body: { ip: b, port: 30000, protocol: 'tcp' } });
+  });
+
+  test('errors: invalid input 400, unknown lbip 404, full range 507, wrong method 405', async () => {
+    expect(await call('GET', 'protocol=sctp&x=1')).toEqual({
+      status: 400,
+      body: {
+        error: {
+          code: 'INVALID_INPUT',
+          message: 'The request body is invalid',
+          details: [
+            { path: '/', message: 'unknown property "x"' },
+            { path: '/protocol', message: 'must be equal to one of the allowed values' },
+          ],
+        },
+      },
+    });
+    expect((await call('GET', 'lbip=192.0.2.1')).body).toMatchObject({ error: { code: 'INGRESS_CONTROLLER_NOT_FOUND' } });
+    const a = lbIp(cluster, 'nginx-a');
+    expect(await call('GET', `lbip=${a}`, undefined, { PORT_RANGE: '30000-30001' })).toEqual({
+      status: 507,
+      body: {
+        error: {
+          code: 'NO_FREE_PORT',
+          message: 'No free tcp port left in 30000-30001 on any ingress controller',
+          details: { protocol: 'tcp', range: { from: 30000, to: 30001 }, ips: [a] },
+        },
+      },
+    });
+    expect((await call('DELETE')).status).toBe(405);
+  });
+});
