@@ -1,0 +1,45 @@
+// Shared by the end-to-end tests: calling the gateway and reading what the functions left in the
+// emulated cluster (helm release Secrets, tcp/udp ConfigMaps, controller Service ports).
+import type { Cluster } from '../../dev/cluster/index.js';
+import { INGRESS_DEFAULTS } from '../../dev/ingress-fixture.js';
+
+export interface Answer {
+  status: number;
+  body: any;
+  headers: Headers;
+}
+
+export function caller(gatewayUrl: string, token: string) {
+  return async (path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Answer> => {
+    const res = await fetch(`${gatewayUrl}${path}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', ...headers },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.text();
+    return { status: res.status, body: text ? JSON.parse(text) : undefined, headers: res.headers };
+  };
+}
+
+/** Helm's release records of one release (Secrets owner=helm,name=<release>), one per revision. */
+export function releaseSecrets(cluster: Cluster, namespace: string, releaseName: string): string[] {
+  return cluster.store
+    .list({ resource: 'secrets', namespace }, { labelSelector: `owner=helm,name=${releaseName}` })
+    .map((s) => s.metadata?.name ?? '');
+}
+
+export function ruleEntries(cluster: Cluster, protocol: 'tcp' | 'udp'): Record<string, string> {
+  const name = protocol === 'tcp' ? INGRESS_DEFAULTS.tcpConfigMap : INGRESS_DEFAULTS.udpConfigMap;
+  const cm = cluster.store.get({ resource: 'configmaps', namespace: INGRESS_DEFAULTS.namespace, name }) as { data?: Record<string, string> } | undefined;
+  return cm?.data ?? {};
+}
+
+/** Ports of the controller Service as "<name> <port>/<PROTOCOL>". */
+export function controllerPorts(cluster: Cluster): string[] {
+  const svc = cluster.store.get({ resource: 'services', namespace: INGRESS_DEFAULTS.namespace, name: INGRESS_DEFAULTS.serviceName }) as unknown as {
+    spec: { ports: { name: string; port: number; protocol: string }[] };
+  };
+  return svc.spec.ports.map((p) => `${p.name} ${p.port}/${p.protocol}`).sort();
+}
+
+export const BASE_PORTS = ['http 80/TCP', 'https 443/TCP'];
