@@ -12,13 +12,12 @@
 import { randomUUID } from 'node:crypto';
 import { existsSync, readdirSync } from 'node:fs';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import { loadConfig } from '#runtime/config.js';
 import { createLogger } from '#runtime/logger.js';
-import { createRequestListener, Inflight } from '#runtime/server.js';
+import { createRequestListener, Inflight, listen } from '#runtime/server.js';
 import type { FunctionHandler } from '#runtime/types.js';
 
 export const FUNCTIONS_DIR = fileURLToPath(new URL('../functions/', import.meta.url));
@@ -208,15 +207,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     sendJson(res, 404, { error: { code: 'NOT_FOUND', message: 'No such route' } });
   });
   server.keepAliveTimeout = 65_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const { address, port } = server.address() as AddressInfo;
-  url = `http://${address.includes(':') ? `[${address}]` : address}:${port}`;
+  url = await listen(server, { port: options.port ?? 0, host: options.host ?? '127.0.0.1' });
   const gatewayUrl = options.gatewayUrl ?? url;
 
   try {

@@ -4,16 +4,8 @@
  * (get, list, watch, create, update, patch, delete, deletecollection), group, resource
  * (optionally `resource/subresource`), namespace and name; an omitted field matches anything.
  */
+import type { RequestInfo } from './requests.js';
 import { ApiError, failure, reasonForCode } from './status.js';
-
-export interface RequestInfo {
-  verb: string;
-  group: string;
-  resource: string;
-  subresource?: string;
-  namespace?: string;
-  name?: string;
-}
 
 export interface FaultMatch {
   verb?: string | string[];

@@ -5,19 +5,23 @@
  * with `resource: ''` and counted as `"<verb> <path>"`.
  */
 
-export interface RequestEntry {
+/** What a request acts on, as authorization, fault injection and the log see it. */
+export interface RequestInfo {
   /** get, list, watch, create, update, patch, delete, deletecollection; for non-resource URLs the lower-case HTTP method. */
   verb: string;
-  method: string;
-  path: string;
-  /** The raw query string without `?` (empty when none). */
-  query: string;
   group: string;
-  version: string;
   resource: string;
   subresource?: string;
   namespace?: string;
   name?: string;
+}
+
+export interface RequestEntry extends RequestInfo {
+  method: string;
+  path: string;
+  /** The raw query string without `?` (empty when none). */
+  query: string;
+  version: string;
   /** HTTP status answered (200 for a watch that streamed). */
   status: number;
   /** The request's Content-Type, if it had a body. */

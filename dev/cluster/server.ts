@@ -7,24 +7,18 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parse as parseYaml } from 'yaml';
 import { aggregatedContentType, aggregatedDiscovery, apiGroup, apiGroupList, apiResourceList, apiVersions, wantsAggregated } from './discovery.js';
-import type { Faults, RequestInfo } from './faults.js';
+import type { Faults } from './faults.js';
 import { ObjectApi, type PatchKind, type Target } from './objects.js';
 import { openApiV3Document, openApiV3Index } from './openapi.js';
 import { decodeKubeProtobuf } from './protobuf.js';
-import type { RequestEntry, RequestLog } from './requests.js';
+import type { RequestEntry, RequestInfo, RequestLog } from './requests.js';
 import type { ResourceRegistry } from './resources.js';
 import { ApiError, badRequest, failure, forbidden, internalError, methodNotAllowed, pathNotFound, unsupportedMediaType } from './status.js';
 import type { Store } from './store.js';
 import { serveWatch } from './watch.js';
 
 /** What an authorizer sees; return false to answer 403 Forbidden. */
-export interface AuthorizationRequest {
-  verb: string;
-  group: string;
-  resource: string;
-  subresource?: string;
-  namespace?: string;
-  name?: string;
+export interface AuthorizationRequest extends RequestInfo {
   /** The bearer token of the request, which the emulator treats as the user name (`system:anonymous` without one). */
   user: string;
 }

@@ -3,6 +3,7 @@
  * Messages copy the real API server's wording because clients (helm, client-go, client-node)
  * and the tests match on `reason` and sometimes on the text.
  */
+import type { RequestInfo } from './requests.js';
 
 export interface StatusDetails {
   name?: string;
@@ -151,15 +152,7 @@ export function invalid(options: { group: string; kind: string; name: string; ca
   return new ApiError(failure({ code: 422, message: `${qualifiedKind} "${name}" is invalid: ${list}`, reason: 'Invalid', details: d }));
 }
 
-export function forbidden(options: {
-  user: string;
-  verb: string;
-  group: string;
-  resource: string;
-  subresource?: string;
-  namespace?: string;
-  name?: string;
-}): ApiError {
+export function forbidden(options: RequestInfo & { user: string }): ApiError {
   const { user, verb, group, resource, subresource, namespace, name } = options;
   const what = subresource ? `${resource}/${subresource}` : resource;
   const subject = name ? `${qualified(group, what)} "${name}"` : qualified(group, what);

@@ -41,38 +41,33 @@ function unsupported(field: string, value: unknown, supported: string[]): FieldC
   };
 }
 
-export function dns1123Subdomain(value: string): string[] {
-  const errors: string[] = [];
-  if (value.length > 253) errors.push('must be no more than 253 characters');
-  if (!dns1123SubdomainPattern.test(value)) {
-    errors.push(
-      "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')",
-    );
-  }
-  return errors;
+/** Like apimachinery's IsDNS1123Subdomain and friends: a length limit and a pattern. */
+function nameCheck(maxLength: number, pattern: RegExp, message: string): (value: string) => string[] {
+  return (value) => {
+    const errors: string[] = [];
+    if (value.length > maxLength) errors.push(`must be no more than ${maxLength} characters`);
+    if (!pattern.test(value)) errors.push(message);
+    return errors;
+  };
 }
 
-export function dns1123Label(value: string): string[] {
-  const errors: string[] = [];
-  if (value.length > 63) errors.push('must be no more than 63 characters');
-  if (!dns1123LabelPattern.test(value)) {
-    errors.push(
-      "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')",
-    );
-  }
-  return errors;
-}
+export const dns1123Subdomain = nameCheck(
+  253,
+  dns1123SubdomainPattern,
+  "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')",
+);
 
-function dns1035Label(value: string): string[] {
-  const errors: string[] = [];
-  if (value.length > 63) errors.push('must be no more than 63 characters');
-  if (!dns1035LabelPattern.test(value)) {
-    errors.push(
-      "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character, and end with an alphanumeric character (e.g. 'my-name',  or 'abc-123', regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')",
-    );
-  }
-  return errors;
-}
+export const dns1123Label = nameCheck(
+  63,
+  dns1123LabelPattern,
+  "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')",
+);
+
+const dns1035Label = nameCheck(
+  63,
+  dns1035LabelPattern,
+  "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character, and end with an alphanumeric character (e.g. 'my-name',  or 'abc-123', regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')",
+);
 
 function pathSegmentName(value: string): string[] {
   if (value === '.' || value === '..') return [`may not be '${value}'`];

@@ -78,17 +78,19 @@ function checkChartPolicy(body: InstallRequest, ctx: FunctionContext): void {
 /** GET routes take their fields from the query string; numbers and booleans are read as such. */
 function queryBody(query: URLSearchParams): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const [key, value] of query) {
-    if (/^(max|offset|revision)$/.test(key) && /^\d{1,9}$/.test(value)) out[key] = Number(value);
-    else if (key === 'allNamespaces' && (value === 'true' || value === 'false')) out[key] = value === 'true';
-    else out[key] = value;
+  for (const [key, raw] of query) {
+    let value: unknown = raw;
+    if (/^(max|offset|revision)$/.test(key) && /^\d{1,9}$/.test(raw)) value = Number(raw);
+    else if (key === 'allNamespaces' && (raw === 'true' || raw === 'false')) value = raw === 'true';
+    // defineProperty keeps a `__proto__` key an ordinary property, so the schema refuses it as unknown.
+    Object.defineProperty(out, key, { value, enumerable: true, writable: true, configurable: true });
   }
   return out;
 }
 
 function input(req: FunctionRequest, methods: string[]): unknown {
   if (!methods.includes(req.method)) throw new FunctionError('METHOD_NOT_ALLOWED', undefined, { allowed: methods });
-  return req.method === 'GET' ? queryBody(req.query) : (req.body ?? {});
+  return req.method === 'GET' ? queryBody(req.query) : (req.body === undefined ? {} : req.body);
 }
 
 type Route = (req: FunctionRequest, ctx: FunctionContext, op: OperationContext) => Promise<FunctionResponse>;

@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { FunctionError } from '#runtime/errors.js';
 import { sharedIngress, type DeleteRequest, type Protocol, type Rule } from '#runtime/ingress/index.js';
 import { checkNamespace, checkPort } from '#runtime/policy.js';
+import type { RuntimeConfig } from '#runtime/config.js';
 import type { FunctionHandler, FunctionRequest } from '#runtime/types.js';
 import { compileValidator } from '#runtime/validate.js';
 
@@ -30,6 +31,15 @@ const validateRepair = compile<{ dryRun: boolean }>('repair');
 
 const rule = ({ ip, port, protocol, serviceName, servicePort, namespace }: Rule) => ({ ip, port, protocol, serviceName, servicePort, namespace });
 
+function namespaceAllowed(namespace: string, policy: RuntimeConfig['policy']): boolean {
+  try {
+    checkNamespace(namespace, policy);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 function only(req: FunctionRequest, method: 'GET' | 'POST'): void {
   if (req.method !== method) throw new FunctionError('METHOD_NOT_ALLOWED', `Use ${method} for ${req.path}`);
 }
@@ -40,7 +50,7 @@ export const handler: FunctionHandler = async (req, ctx) => {
     case '/':
     case '/create': {
       only(req, 'POST');
-      const input = validateCreate(req.body ?? {});
+      const input = validateCreate(req.body === undefined ? {} : req.body);
       checkNamespace(input.namespace, ctx.config.policy);
       if (input.port !== undefined) checkPort(input.port, ctx.config.portRange);
       const claimed = await ingress.claim(input);
@@ -55,19 +65,22 @@ export const handler: FunctionHandler = async (req, ctx) => {
     }
     case '/delete': {
       only(req, 'POST');
-      const input = validateDelete(req.body ?? {});
+      const input = validateDelete(req.body === undefined ? {} : req.body);
       if (input.namespace !== undefined) checkNamespace(input.namespace, ctx.config.policy);
       if (input.port !== undefined) checkPort(input.port, ctx.config.portRange);
-      return { status: 200, body: { deleted: (await ingress.remove(input)).map(rule) } };
+      // Deleting by port must not reach rules of namespaces the policy keeps this caller out of.
+      const deleted = await ingress.remove({ ...input, namespaceAllowed: (ns) => namespaceAllowed(ns, ctx.config.policy) });
+      return { status: 200, body: { deleted: deleted.map(rule) } };
     }
     case '/list': {
       only(req, 'GET');
       const input = validateList(Object.fromEntries(req.query));
-      return { status: 200, body: { rules: (await ingress.list(input)).map(rule) } };
+      const rules = (await ingress.list(input)).filter((r) => namespaceAllowed(r.namespace, ctx.config.policy));
+      return { status: 200, body: { rules: rules.map(rule) } };
     }
     case '/repair': {
       only(req, 'POST');
-      const { dryRun } = validateRepair(req.body ?? {});
+      const { dryRun } = validateRepair(req.body === undefined ? {} : req.body);
       const result = await ingress.repair({ dryRun });
       return {
         status: 200,

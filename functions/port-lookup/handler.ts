@@ -14,7 +14,7 @@ export const handler: FunctionHandler = async (req, ctx) => {
   if (req.path !== '/') throw new FunctionError('NOT_FOUND');
   let input: unknown;
   if (req.method === 'GET') input = Object.fromEntries(req.query);
-  else if (req.method === 'POST') input = req.body ?? {};
+  else if (req.method === 'POST') input = req.body === undefined ? {} : req.body;
   else throw new FunctionError('METHOD_NOT_ALLOWED');
   const { protocol, lbip } = validate(input);
   return { status: 200, body: await sharedIngress(ctx.config).lookup({ protocol, lbip }) };

@@ -1,5 +1,8 @@
-// Shared by the end-to-end tests: calling the gateway and reading what the functions left in the
-// emulated cluster (helm release Secrets, tcp/udp ConfigMaps, controller Service ports).
+// Shared by the end-to-end tests: calling the gateway, receiving its async callbacks, and reading
+// what the functions left in the emulated cluster (helm release Secrets, tcp/udp ConfigMaps,
+// controller Service ports).
+import { createServer, type IncomingHttpHeaders } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { Cluster } from '../../dev/cluster/index.js';
 import { INGRESS_DEFAULTS } from '../../dev/ingress-fixture.js';
 
@@ -19,6 +22,37 @@ export function caller(gatewayUrl: string, token: string) {
     const text = await res.text();
     return { status: res.status, body: text ? JSON.parse(text) : undefined, headers: res.headers };
   };
+}
+
+export interface Callback {
+  /** Path and query the callback was sent to. */
+  path: string;
+  headers: IncomingHttpHeaders;
+  body: string;
+}
+
+export interface CallbackReceiver {
+  /** http://127.0.0.1:<port>; any path under it is accepted. */
+  url: string;
+  /** The first callback received. */
+  received: Promise<Callback>;
+  close(): void;
+}
+
+/** A server for X-Callback-Url: it answers every callback 204 and keeps the first one. */
+export async function callbackReceiver(): Promise<CallbackReceiver> {
+  let resolve: (callback: Callback) => void;
+  const received = new Promise<Callback>((r) => (resolve = r));
+  const server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c) => (body += c));
+    req.on('end', () => {
+      res.writeHead(204).end();
+      resolve({ path: req.url ?? '', headers: req.headers, body });
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, received, close: () => server.close() };
 }
 
 /** Helm's release records of one release (Secrets owner=helm,name=<release>), one per revision. */

@@ -1,13 +1,11 @@
 // End to end through the dev gateway: deploy-and-expose and undeploy calling the helm and
 // ingress-rule functions over HTTP, the real helm binary, the emulated cluster with an
 // ingress-nginx controller, a local chart repository.
-import { createServer, type IncomingMessage } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { signBody } from '#runtime/auth.js';
 import type { Cluster } from '../../dev/cluster/index.js';
 import { startDevStack, type DevStack } from '../../dev/dev-stack.js';
-import { BASE_PORTS, caller, controllerPorts, releaseSecrets, ruleEntries, type Answer } from './e2e-helpers.js';
+import { BASE_PORTS, callbackReceiver, caller, controllerPorts, releaseSecrets, ruleEntries, type Answer } from './e2e-helpers.js';
 
 let stack: DevStack;
 let cluster: Cluster;
@@ -158,24 +156,14 @@ describe('deploy-and-expose end to end', () => {
   });
 
   test('async: 202 with X-Call-Id at once, the result is POSTed to X-Callback-Url', async () => {
-    let resolveCallback: (v: { headers: IncomingMessage['headers']; body: string }) => void;
-    const received = new Promise<{ headers: IncomingMessage['headers']; body: string }>((resolve) => (resolveCallback = resolve));
-    const receiver = createServer((req, res) => {
-      let body = '';
-      req.on('data', (c) => (body += c));
-      req.on('end', () => {
-        res.writeHead(204).end();
-        resolveCallback({ headers: req.headers, body });
-      });
-    });
-    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
-    const callbackUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/done`;
+    const receiver = await callbackReceiver();
     try {
-      const accepted = await post('/async-function/deploy-and-expose', deployBody('e2e-async'), { 'x-callback-url': callbackUrl });
+      const accepted = await post('/async-function/deploy-and-expose', deployBody('e2e-async'), { 'x-callback-url': `${receiver.url}/done` });
       expect(accepted.status).toBe(202);
       const callId = accepted.headers.get('x-call-id');
       expect(callId).toMatch(/^[\w-]{8,}$/);
-      const callback = await received;
+      const callback = await receiver.received;
+      expect(callback.path).toBe('/done');
       expect(callback.headers).toMatchObject({ 'x-call-id': callId, 'x-function-status-code': '201', 'x-function-name': 'deploy-and-expose' });
       const body = JSON.parse(callback.body);
       expect(body).toMatchObject({ releaseName: 'e2e-async', namespace: 'tenant-a', created: true });
@@ -187,24 +175,14 @@ describe('deploy-and-expose end to end', () => {
   });
 
   test('async errors reach the callback with their status (a wrong token is refused by the function)', async () => {
-    let resolveCallback: (v: { headers: IncomingMessage['headers']; body: string }) => void;
-    const received = new Promise<{ headers: IncomingMessage['headers']; body: string }>((resolve) => (resolveCallback = resolve));
-    const receiver = createServer((req, res) => {
-      let body = '';
-      req.on('data', (c) => (body += c));
-      req.on('end', () => {
-        res.writeHead(204).end();
-        resolveCallback({ headers: req.headers, body });
-      });
-    });
-    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+    const receiver = await callbackReceiver();
     try {
       const accepted = await caller(stack.gateway.url, 'wrong')('/async-function/undeploy', { releaseName: 'x' }, {
-        'x-callback-url': `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/`,
+        'x-callback-url': `${receiver.url}/`,
         'x-call-id': 'my-call-1',
       });
       expect([accepted.status, accepted.headers.get('x-call-id')]).toEqual([202, 'my-call-1']);
-      const callback = await received;
+      const callback = await receiver.received;
       expect(callback.headers).toMatchObject({ 'x-call-id': 'my-call-1', 'x-function-status-code': '401', 'x-function-name': 'undeploy' });
       expect(JSON.parse(callback.body)).toEqual({ error: { code: 'UNAUTHORIZED', message: 'Unauthorized' } });
     } finally {

@@ -1,13 +1,12 @@
 // The dev gateway's routing, auth, call ids, per-function environment and async calls, with small
 // handlers written by the test.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { listFunctions, startGateway, type Gateway } from '../../dev/gateway.js';
 import { setupAuthToken, type AuthToken } from '../../dev/token.js';
+import { callbackReceiver } from './e2e-helpers.js';
 
 let dir: string;
 let gateway: Gateway;
@@ -111,25 +110,16 @@ describe('dev gateway', () => {
   });
 
   test('async with a callback: the result, its status and the sub path reach X-Callback-Url', async () => {
-    const got = new Promise<{ path: string; headers: Record<string, unknown>; body: string }>((resolve) => {
-      const receiver = createServer((req, res) => {
-        let body = '';
-        req.on('data', (c) => (body += c));
-        req.on('end', () => {
-          res.end();
-          receiver.close();
-          resolve({ path: req.url ?? '', headers: req.headers, body });
-        });
-      });
-      receiver.listen(0, '127.0.0.1', async () => {
-        const url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/cb?id=7`;
-        const res = await call('/async-function/other/fail', { method: 'POST', headers: { 'x-callback-url': url, 'x-call-id': 'async-1' } });
-        expect(res.status).toBe(202);
-      });
-    });
-    const cb = await got;
-    expect(cb.path).toBe('/cb?id=7');
-    expect(cb.headers).toMatchObject({ 'x-call-id': 'async-1', 'x-function-status-code': '418', 'x-function-name': 'other', 'content-type': 'application/json' });
-    expect(JSON.parse(cb.body)).toEqual({ error: { code: 'TEAPOT', message: 'short and stout' } });
+    const receiver = await callbackReceiver();
+    try {
+      const res = await call('/async-function/other/fail', { method: 'POST', headers: { 'x-callback-url': `${receiver.url}/cb?id=7`, 'x-call-id': 'async-1' } });
+      expect(res.status).toBe(202);
+      const cb = await receiver.received;
+      expect(cb.path).toBe('/cb?id=7');
+      expect(cb.headers).toMatchObject({ 'x-call-id': 'async-1', 'x-function-status-code': '418', 'x-function-name': 'other', 'content-type': 'application/json' });
+      expect(JSON.parse(cb.body)).toEqual({ error: { code: 'TEAPOT', message: 'short and stout' } });
+    } finally {
+      receiver.close();
+    }
   });
 });

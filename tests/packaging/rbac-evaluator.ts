@@ -5,6 +5,7 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { parseAllDocuments } from 'yaml';
+import type { AuthorizationRequest } from '../../dev/cluster/index.js';
 
 export interface PolicyRule {
   apiGroups?: string[];
@@ -27,16 +28,6 @@ export interface RbacObject {
   rules?: PolicyRule[];
   roleRef?: { apiGroup: string; kind: 'Role' | 'ClusterRole'; name: string };
   subjects?: Subject[];
-}
-
-export interface Request {
-  user: string;
-  verb: string;
-  group: string;
-  resource: string;
-  subresource?: string;
-  namespace?: string;
-  name?: string;
 }
 
 export function loadManifests(files: string[]): RbacObject[] {
@@ -67,7 +58,7 @@ function subjectMatches(subject: Subject, user: string): boolean {
 
 const has = (list: string[] | undefined, value: string) => (list ?? []).includes('*') || (list ?? []).includes(value);
 
-export function ruleAllows(rule: PolicyRule, req: Omit<Request, 'user' | 'namespace'>): boolean {
+export function ruleAllows(rule: PolicyRule, req: Omit<AuthorizationRequest, 'user' | 'namespace'>): boolean {
   const resource = req.subresource ? `${req.resource}/${req.subresource}` : req.resource;
   if (!has(rule.verbs, req.verb) || !has(rule.apiGroups, req.group) || !has(rule.resources, resource)) return false;
   // resourceNames can only match a request that names its object (not create, list, watch).
@@ -75,7 +66,7 @@ export function ruleAllows(rule: PolicyRule, req: Omit<Request, 'user' | 'namesp
   return true;
 }
 
-export function createAuthorizer(objects: RbacObject[]): (req: Request) => boolean {
+export function createAuthorizer(objects: RbacObject[]): (req: AuthorizationRequest) => boolean {
   const roles = new Map<string, PolicyRule[]>();
   for (const o of objects) {
     if (o.kind === 'Role') roles.set(`Role/${o.metadata.namespace}/${o.metadata.name}`, o.rules ?? []);

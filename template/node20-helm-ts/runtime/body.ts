@@ -61,13 +61,34 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
 }
 
 /** Empty or blank bodies are `undefined`; anything else must be one JSON document. */
+/** Deepest nesting of arrays/objects accepted in a body: chart values are far shallower, and the
+ * recursive code downstream (schema validation, values merging, JSON.stringify) must not overflow. */
+export const MAX_JSON_DEPTH = 64;
+
+/** Iterative depth measurement, so a hostile body cannot overflow the stack here either. */
+function exceedsDepth(value: unknown, limit: number): boolean {
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop()!;
+    if (v === null || typeof v !== 'object') continue;
+    if (depth >= limit) return true;
+    for (const child of Object.values(v)) stack.push([child, depth + 1]);
+  }
+  return false;
+}
+
 export function parseJsonBody(raw: Buffer): unknown {
   let text = raw.toString('utf8');
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   if (text.trim() === '') return undefined;
+  let parsed: unknown;
   try {
-    return JSON.parse(text);
+    parsed = JSON.parse(text);
   } catch {
     throw new FunctionError('INVALID_INPUT', 'The request body is not valid JSON');
   }
+  if (exceedsDepth(parsed, MAX_JSON_DEPTH)) {
+    throw new FunctionError('INVALID_INPUT', `The request body is nested deeper than ${MAX_JSON_DEPTH} levels`);
+  }
+  return parsed;
 }

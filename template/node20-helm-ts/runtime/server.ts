@@ -235,6 +235,19 @@ export function shutdownGraceMs(env: NodeJS.ProcessEnv = process.env): number {
   return Number.isFinite(n) && n >= 0 ? n : 10_000;
 }
 
+/** Listens on host:port (a listen error such as EADDRINUSE rejects); answers the server's base URL. */
+export async function listen(server: http.Server, { port, host }: { port: number; host: string }): Promise<string> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const { address, port: bound } = server.address() as AddressInfo;
+  return `http://${address.includes(':') ? `[${address}]` : address}:${bound}`;
+}
+
 export async function startFunctionServer(options: StartOptions): Promise<FunctionServer> {
   const config = options.config ?? loadConfig(process.env);
   const logger = options.logger ?? createLogger({ name: options.functionName });
@@ -245,15 +258,7 @@ export async function startFunctionServer(options: StartOptions): Promise<Functi
   const server = http.createServer(listener);
   // Longer than any proxy's idle timeout, so the proxy never reuses a socket we are closing.
   server.keepAliveTimeout = 65_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 3000, options.host ?? '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const { address, port } = server.address() as AddressInfo;
-  const url = `http://${address.includes(':') ? `[${address}]` : address}:${port}`;
+  const url = await listen(server, { port: options.port ?? 3000, host: options.host ?? '127.0.0.1' });
 
   let closing: Promise<void> | undefined;
   // A later close() may shorten the grace period of one already in progress.

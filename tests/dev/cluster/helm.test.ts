@@ -2,12 +2,13 @@
  * The real helm 4 binary against the emulator: every helm operation the project relies on, with
  * results checked in the emulator's store.
  */
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCluster, type Cluster } from '../../../dev/cluster/index.js';
+import { deploymentTemplate, writeChartFiles } from '../../template/node20-helm-ts/runtime/helm/chart-repo.js';
 
 const helmBinary = join(process.cwd(), '.tools/bin/helm');
 
@@ -64,24 +65,7 @@ spec:
       port: 80
       targetPort: 8080
 ---
-apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: {{ .Release.Name }}
-spec:
-  replicas: {{ .Values.replicas }}
-  selector:
-    matchLabels:
-      app: {{ .Release.Name }}
-  template:
-    metadata:
-      labels:
-        app: {{ .Release.Name }}
-    spec:
-      containers:
-        - name: app
-          image: {{ .Values.image }}
-{{- if .Values.extra }}
+${deploymentTemplate({ replicas: '{{ .Values.replicas }}' })}{{- if .Values.extra }}
 ---
 apiVersion: v1
 kind: ConfigMap
@@ -91,14 +75,6 @@ data:
   greeting: {{ .Values.greeting | quote }}
 {{- end }}
 `;
-
-async function writeChart(dir: string, name: string, templates: string, values: string): Promise<string> {
-  await mkdir(join(dir, 'templates'), { recursive: true });
-  await writeFile(join(dir, 'Chart.yaml'), `apiVersion: v2\nname: ${name}\nversion: 0.1.0\nappVersion: "1.0"\n`);
-  await writeFile(join(dir, 'values.yaml'), values);
-  await writeFile(join(dir, 'templates', 'all.yaml'), templates);
-  return dir;
-}
 
 /** Runs helm in a fresh process each time, as the functions do. */
 function helm(args: string[], options: { reject?: boolean } = {}) {
@@ -128,16 +104,22 @@ function releaseSecrets(release: string, namespace = 'default') {
 beforeAll(async () => {
   cluster = await startCluster();
   home = await mkdtemp(join(tmpdir(), 'emulator-helm-'));
-  chart = await writeChart(join(home, 'demo'), 'demo', chartTemplates, 'replicas: 1\nimage: nginx:1.27\nextra: false\ngreeting: hello\n');
-  lbChart = await writeChart(
-    join(home, 'lb'),
-    'lb',
-    'apiVersion: v1\nkind: Service\nmetadata:\n  name: {{ .Release.Name }}\nspec:\n  type: LoadBalancer\n  ports:\n    - port: 80\n',
-    '{}\n',
-  );
-  widgetChart = await writeChart(join(home, 'widget'), 'widget', widgetTemplate, '{}\n');
-  await mkdir(join(widgetChart, 'crds'));
-  await writeFile(join(widgetChart, 'crds', 'widgets.yaml'), widgetCrd);
+  chart = writeChartFiles(join(home, 'demo'), {
+    name: 'demo',
+    values: 'replicas: 1\nimage: nginx:1.27\nextra: false\ngreeting: hello\n',
+    templates: { 'all.yaml': chartTemplates },
+  });
+  lbChart = writeChartFiles(join(home, 'lb'), {
+    name: 'lb',
+    values: '{}\n',
+    templates: { 'all.yaml': 'apiVersion: v1\nkind: Service\nmetadata:\n  name: {{ .Release.Name }}\nspec:\n  type: LoadBalancer\n  ports:\n    - port: 80\n' },
+  });
+  widgetChart = writeChartFiles(join(home, 'widget'), {
+    name: 'widget',
+    values: '{}\n',
+    templates: { 'all.yaml': widgetTemplate },
+    files: { 'crds/widgets.yaml': widgetCrd },
+  });
 });
 
 afterAll(async () => {

@@ -1,28 +1,17 @@
 // The orchestration logic against siblings simulated with nock (the sibling client uses global
 // fetch): which calls are made, in which order, with which bodies, and what is answered.
-import nock from '../../template/node20-helm-ts/runtime/orchestrator/nock.js';
+import nock, { expectAllMocksUsed } from '../../template/node20-helm-ts/runtime/orchestrator/nock.js';
 import { afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { handler } from '../../../functions/deploy-and-expose/handler.js';
 import { loadConfig } from '#runtime/config.js';
-import { FunctionError, toErrorResponse } from '#runtime/errors.js';
-import { createLogger } from '#runtime/logger.js';
-import type { FunctionRequest } from '#runtime/types.js';
+import { invalidInput, invoke } from '../invoke.js';
 
 const GATEWAY = 'http://gateway.test:8080';
 const AUTH = 'Bearer s3cret';
 const config = loadConfig({ GATEWAY_URL: GATEWAY, HELM_TIMEOUT_SECONDS: '5' });
-const log = createLogger({ level: 'silent' });
 
-async function call(body: unknown, { method = 'POST', path = '/' } = {}) {
-  const req: FunctionRequest = { method, path, query: new URLSearchParams(), headers: { authorization: AUTH, 'x-call-id': 'c-1' }, body };
-  try {
-    const res = await handler(req, { callId: 'c-1', log, config, signal: new AbortController().signal });
-    return { status: res.status ?? 200, body: res.body };
-  } catch (err) {
-    expect(err).toBeInstanceOf(FunctionError);
-    return toErrorResponse(err);
-  }
-}
+const call = (body: unknown, { method = 'POST', path = '/' } = {}) =>
+  invoke({ handler, config, method, path, headers: { authorization: AUTH, 'x-call-id': 'c-1' }, body, callId: 'c-1' });
 
 const sibling = () => nock(GATEWAY, { reqheaders: { authorization: AUTH, 'x-call-id': 'c-1' } });
 const errorBody = (code: string, message = code) => ({ error: { code, message } });
@@ -60,11 +49,7 @@ const rule = (serviceName: string, servicePort: number, protocol: string, port: 
 });
 
 beforeAll(() => nock.disableNetConnect());
-afterEach(() => {
-  const pending = nock.pendingMocks();
-  nock.cleanAll();
-  expect(pending).toEqual([]);
-});
+afterEach(expectAllMocksUsed);
 
 describe('deploy-and-expose', () => {
   test('installs, then exposes every TCP/UDP Service port in a stable order', async () => {
@@ -127,19 +112,12 @@ describe('deploy-and-expose', () => {
   });
 
   test('an invalid body is refused before any sibling is called', async () => {
-    expect(await call({ releaseName: 'r1', expose: { protocol: 'sctp' } })).toEqual({
-      status: 400,
-      body: {
-        error: {
-          code: 'INVALID_INPUT',
-          message: 'The request body is invalid',
-          details: [
-            { path: '/', message: "must have required property 'chartName'" },
-            { path: '/expose/protocol', message: 'must be equal to one of the allowed values' },
-          ],
-        },
-      },
-    });
+    expect(await call({ releaseName: 'r1', expose: { protocol: 'sctp' } })).toEqual(
+      invalidInput([
+        { path: '/', message: "must have required property 'chartName'" },
+        { path: '/expose/protocol', message: 'must be equal to one of the allowed values' },
+      ]),
+    );
   });
 
   test('only POST / is served', async () => {

@@ -10,6 +10,7 @@ import { getValuesArgs } from '#runtime/helm/args.js';
 import { helmSpawnCount, parseJsonOutput, runHelm } from '#runtime/helm/run.js';
 import { startCluster, type Cluster } from '../../../dev/cluster/index.js';
 import { HELM, startChartRepo, type ChartRepo } from '../../template/node20-helm-ts/runtime/helm/chart-repo.js';
+import { invalidInput } from '../invoke.js';
 import { call } from './harness.js';
 
 let cluster: Cluster;
@@ -297,16 +298,7 @@ describe('hostile or invalid input never starts helm', () => {
   test('a bare chart name without a repository is INVALID_INPUT', async () => {
     const before = helmSpawnCount();
     const res = await call(config, 'POST', '/install', { chartName: 'app' });
-    expect(res).toEqual({
-      status: 400,
-      body: {
-        error: {
-          code: 'INVALID_INPUT',
-          message: 'The request body is invalid',
-          details: [{ path: '/chartName', message: 'must be "repo/chart" or an oci:// reference, or come with privateChartsRepo' }],
-        },
-      },
-    });
+    expect(res).toEqual(invalidInput([{ path: '/chartName', message: 'must be "repo/chart" or an oci:// reference, or come with privateChartsRepo' }]));
     expect(helmSpawnCount()).toBe(before);
   });
 
@@ -352,6 +344,17 @@ describe('hostile or invalid input never starts helm', () => {
 
 describe('upgrade, status, history, rollback, list, uninstall', () => {
   const base = { chartName: 'app', privateChartsRepo: '', releaseName: 'life' };
+  /** The release after the upgrade below, as both upgrade and status report it. */
+  const upgraded = {
+    releaseName: 'life',
+    namespace: 'default',
+    revision: 2,
+    status: 'deployed',
+    chart: 'app',
+    chartVersion: '1.1.0',
+    appVersion: '1.1',
+    notes: 'Release life of app\n',
+  };
   beforeAll(async () => {
     base.privateChartsRepo = repo.url;
     const res = await call(config, 'POST', '/install', { ...base, version: '1.0.0' });
@@ -360,35 +363,14 @@ describe('upgrade, status, history, rollback, list, uninstall', () => {
 
   test('upgrade to another version with new values', async () => {
     const res = await call(config, 'POST', '/upgrade', { ...base, version: '1.1.0', values: { 'service.port': 9090 } });
-    expect(res).toEqual({
-      status: 200,
-      body: {
-        releaseName: 'life',
-        namespace: 'default',
-        revision: 2,
-        status: 'deployed',
-        chart: 'app',
-        chartVersion: '1.1.0',
-        appVersion: '1.1',
-        notes: 'Release life of app\n',
-        created: false,
-        services: services('life', 'app', 'default', 9090),
-      },
-    });
+    expect(res).toEqual({ status: 200, body: { ...upgraded, created: false, services: services('life', 'app', 'default', 9090) } });
   });
 
   test('status reports the current revision and its services', async () => {
     const res = await call(config, 'GET', '/status', undefined, { query: { releaseName: 'life' } });
     expect(res.status).toBe(200);
     expect(res.body).toEqual({
-      releaseName: 'life',
-      namespace: 'default',
-      revision: 2,
-      status: 'deployed',
-      chart: 'app',
-      chartVersion: '1.1.0',
-      appVersion: '1.1',
-      notes: 'Release life of app\n',
+      ...upgraded,
       description: 'Upgrade complete',
       firstDeployed: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
       lastDeployed: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),

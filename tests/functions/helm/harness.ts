@@ -3,9 +3,9 @@
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import type { RuntimeConfig } from '#runtime/config.js';
-import { toErrorResponse } from '#runtime/errors.js';
-import type { FunctionContext, FunctionHandler } from '#runtime/types.js';
+import type { FunctionHandler } from '#runtime/types.js';
 import { handler as defaultHandler } from '../../../functions/helm/handler.js';
+import { invoke } from '../invoke.js';
 
 export const nullLogger = pino({ level: 'debug' }, new Writable({ write: (_chunk, _enc, done) => done() }));
 
@@ -22,13 +22,7 @@ export async function call(
   body?: unknown,
   options: { query?: Record<string, string>; signal?: AbortSignal; handler?: FunctionHandler } = {},
 ): Promise<Answer> {
-  const handler = options.handler ?? defaultHandler;
-  const ctx: FunctionContext = { callId: 'test', log: nullLogger, config, signal: options.signal ?? new AbortController().signal };
-  try {
-    const res = await handler({ method, path, query: new URLSearchParams(options.query), headers: {}, body }, ctx);
-    return { status: res.status ?? 200, body: JSON.parse(JSON.stringify(res.body ?? null)) };
-  } catch (err) {
-    const { status, body: errorBody } = toErrorResponse(err);
-    return { status, body: JSON.parse(JSON.stringify(errorBody)) };
-  }
+  const res = await invoke({ handler: options.handler ?? defaultHandler, config, method, path, query: options.query, body, callId: 'test', log: nullLogger, signal: options.signal });
+  // As a caller sees it: what JSON leaves out (undefined fields) is gone.
+  return { status: res.status, body: JSON.parse(JSON.stringify(res.body ?? null)) };
 }

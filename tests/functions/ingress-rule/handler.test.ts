@@ -2,9 +2,6 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { handler } from '../../../functions/ingress-rule/handler.js';
 import { loadConfig } from '#runtime/config.js';
-import { FunctionError, toErrorResponse } from '#runtime/errors.js';
-import { createLogger } from '#runtime/logger.js';
-import type { FunctionRequest } from '#runtime/types.js';
 import type { Cluster } from '../../../dev/cluster/index.js';
 import {
   backends,
@@ -19,22 +16,14 @@ import {
   sortedPorts,
   startIngressCluster,
 } from '../../template/node20-helm-ts/runtime/ingress/cluster.js';
+import { invalidInput, invoke } from '../invoke.js';
 
-const log = createLogger({ level: 'silent' });
 let cluster: Cluster;
 let config: ReturnType<typeof loadConfig>;
 let ip: string;
 
-async function call(method: string, path: string, body?: unknown, query = '', env: Record<string, string> = {}) {
-  const req: FunctionRequest = { method, path, query: new URLSearchParams(query), headers: {}, body };
-  const ctx = { callId: 'c-1', log, config: { ...config, ...(Object.keys(env).length > 0 && loadConfigFor(env)) }, signal: new AbortController().signal };
-  try {
-    const res = await handler(req, ctx);
-    return { status: res.status ?? 200, body: res.body };
-  } catch (err) {
-    expect(err).toBeInstanceOf(FunctionError);
-    return toErrorResponse(err);
-  }
+function call(method: string, path: string, body?: unknown, query = '', env: Record<string, string> = {}) {
+  return invoke({ handler, config: { ...config, ...(Object.keys(env).length > 0 && loadConfigFor(env)) }, method, path, query, body });
 }
 
 function loadConfigFor(env: Record<string, string> = {}) {
@@ -110,6 +99,22 @@ describe('POST /create', () => {
     });
   });
 
+  test('delete by port and list never reach rules of namespaces outside ALLOWED_NAMESPACES', async () => {
+    const created = await call('POST', '/create', { namespace: 'shop', serviceName: 'gone', servicePort: 9000 });
+    expect(created.status).toBe(201);
+    const port = (created.body as { port: number }).port;
+    const outsider = { ALLOWED_NAMESPACES: 'tenant-*' };
+    expect(await call('POST', '/delete', { port }, '', outsider)).toEqual({ status: 200, body: { deleted: [] } });
+    expect(await call('GET', '/list', undefined, '', outsider)).toEqual({ status: 200, body: { rules: [] } });
+    expect(configMapData(cluster, 'tcp-services')![String(port)]).toBe('shop/gone:9000');
+    const insider = await call('POST', '/delete', { port }, '', { ALLOWED_NAMESPACES: 'shop' });
+    expect(insider).toEqual({
+      status: 200,
+      body: { deleted: [{ ip, port, protocol: 'tcp', serviceName: 'gone', servicePort: 9000, namespace: 'shop' }] },
+    });
+    expect(configMapData(cluster, 'tcp-services')![String(port)]).toBeUndefined();
+  });
+
   test('a taken port is 409 PORT_TAKEN; an unknown lbip is 404', async () => {
     expect(await call('POST', '/create', { ...db, serviceName: 'cache', servicePort: 6379, port: 30000 })).toEqual({
       status: 409,
@@ -134,25 +139,18 @@ describe('POST /create', () => {
   });
 
   test('the body is validated strictly', async () => {
-    expect(await call('POST', '/create', { serviceName: 'Bad_Name', servicePort: 0, namespace: 'shop', protocol: 'sctp', lbip: '1.2.3', extra: 1 })).toEqual({
-      status: 400,
-      body: {
-        error: {
-          code: 'INVALID_INPUT',
-          message: 'The request body is invalid',
-          details: [
-            { path: '/', message: 'unknown property "extra"' },
-            { path: '/serviceName', message: 'must match pattern "^[a-z]([-a-z0-9]*[a-z0-9])?$"' },
-            { path: '/servicePort', message: 'must be >= 1' },
-            { path: '/protocol', message: 'must be equal to one of the allowed values' },
-            { path: '/lbip', message: 'must match format "ipv4"' },
-            { path: '/lbip', message: 'must match format "ipv6"' },
-            { path: '/lbip', message: 'must match pattern "^([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\\.)+[a-z]([-a-z0-9]{0,61}[a-z0-9])?$"' },
-            { path: '/lbip', message: 'must match a schema in anyOf' },
-          ],
-        },
-      },
-    });
+    expect(await call('POST', '/create', { serviceName: 'Bad_Name', servicePort: 0, namespace: 'shop', protocol: 'sctp', lbip: '1.2.3', extra: 1 })).toEqual(
+      invalidInput([
+        { path: '/', message: 'unknown property "extra"' },
+        { path: '/serviceName', message: 'must match pattern "^[a-z]([-a-z0-9]*[a-z0-9])?$"' },
+        { path: '/servicePort', message: 'must be >= 1' },
+        { path: '/protocol', message: 'must be equal to one of the allowed values' },
+        { path: '/lbip', message: 'must match format "ipv4"' },
+        { path: '/lbip', message: 'must match format "ipv6"' },
+        { path: '/lbip', message: 'must match pattern "^([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\\.)+[a-z]([-a-z0-9]{0,61}[a-z0-9])?$"' },
+        { path: '/lbip', message: 'must match a schema in anyOf' },
+      ]),
+    );
     expect((await call('POST', '/create', undefined)).status).toBe(400);
   });
 });

@@ -2,25 +2,15 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { handler } from '../../../functions/port-lookup/handler.js';
 import { loadConfig } from '#runtime/config.js';
-import { FunctionError, toErrorResponse } from '#runtime/errors.js';
-import { createLogger } from '#runtime/logger.js';
-import type { FunctionRequest } from '#runtime/types.js';
 import type { Cluster } from '../../../dev/cluster/index.js';
 import { configMapData, CONTROLLER_B, lbIp, LABEL, LB_NAMESPACE, startIngressCluster } from '../../template/node20-helm-ts/runtime/ingress/cluster.js';
+import { invalidInput, invoke } from '../invoke.js';
 
-const log = createLogger({ level: 'silent' });
 let cluster: Cluster;
 
-async function call(method: string, query = '', body?: unknown, env: Record<string, string> = {}) {
+function call(method: string, query = '', body?: unknown, env: Record<string, string> = {}) {
   const config = loadConfig({ KUBECONFIG: cluster.kubeconfigPath, IngressLabel: LABEL, LoadBalancerNamespace: LB_NAMESPACE, PORT_RANGE: '30000-30999', ...env });
-  const req: FunctionRequest = { method, path: '/', query: new URLSearchParams(query), headers: {}, body };
-  try {
-    const res = await handler(req, { callId: 'c-1', log, config, signal: new AbortController().signal });
-    return { status: res.status ?? 200, body: res.body };
-  } catch (err) {
-    expect(err).toBeInstanceOf(FunctionError);
-    return toErrorResponse(err);
-  }
+  return invoke({ handler, config, method, query, body });
 }
 
 beforeAll(async () => {
@@ -55,19 +45,12 @@ describe('port-lookup', () => {
   });
 
   test('errors: invalid input 400, unknown lbip 404, full range 507, wrong method 405', async () => {
-    expect(await call('GET', 'protocol=sctp&x=1')).toEqual({
-      status: 400,
-      body: {
-        error: {
-          code: 'INVALID_INPUT',
-          message: 'The request body is invalid',
-          details: [
-            { path: '/', message: 'unknown property "x"' },
-            { path: '/protocol', message: 'must be equal to one of the allowed values' },
-          ],
-        },
-      },
-    });
+    expect(await call('GET', 'protocol=sctp&x=1')).toEqual(
+      invalidInput([
+        { path: '/', message: 'unknown property "x"' },
+        { path: '/protocol', message: 'must be equal to one of the allowed values' },
+      ]),
+    );
     expect((await call('GET', 'lbip=192.0.2.1')).body).toMatchObject({ error: { code: 'INGRESS_CONTROLLER_NOT_FOUND' } });
     const a = lbIp(cluster, 'nginx-a');
     expect(await call('GET', `lbip=${a}`, undefined, { PORT_RANGE: '30000-30001' })).toEqual({

@@ -1,27 +1,15 @@
 // undeploy's calls to its siblings, simulated with nock (the sibling client uses global fetch).
-import nock from '../../template/node20-helm-ts/runtime/orchestrator/nock.js';
+import nock, { expectAllMocksUsed } from '../../template/node20-helm-ts/runtime/orchestrator/nock.js';
 import { afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { handler } from '../../../functions/undeploy/handler.js';
 import { loadConfig } from '#runtime/config.js';
-import { FunctionError, toErrorResponse } from '#runtime/errors.js';
-import { createLogger } from '#runtime/logger.js';
-import type { FunctionRequest } from '#runtime/types.js';
+import { invalidInput, invoke } from '../invoke.js';
 
 const GATEWAY = 'http://gateway.test:8080';
 const AUTH = 'Bearer s3cret';
 const config = loadConfig({ GATEWAY_URL: GATEWAY });
-const log = createLogger({ level: 'silent' });
 
-async function call(body: unknown) {
-  const req: FunctionRequest = { method: 'POST', path: '/', query: new URLSearchParams(), headers: { authorization: AUTH }, body };
-  try {
-    const res = await handler(req, { callId: 'c-2', log, config, signal: new AbortController().signal });
-    return { status: res.status ?? 200, body: res.body };
-  } catch (err) {
-    expect(err).toBeInstanceOf(FunctionError);
-    return toErrorResponse(err);
-  }
-}
+const call = (body: unknown) => invoke({ handler, config, method: 'POST', headers: { authorization: AUTH }, body, callId: 'c-2' });
 
 const sibling = () => nock(GATEWAY, { reqheaders: { authorization: AUTH, 'x-call-id': 'c-2' } });
 const notFound = { error: { code: 'RELEASE_NOT_FOUND', message: 'release r1 not found' } };
@@ -30,11 +18,7 @@ const deleted = (serviceName: string, servicePort: number, protocol: string, por
 });
 
 beforeAll(() => nock.disableNetConnect());
-afterEach(() => {
-  const pending = nock.pendingMocks();
-  nock.cleanAll();
-  expect(pending).toEqual([]);
-});
+afterEach(expectAllMocksUsed);
 
 describe('undeploy', () => {
   test('deletes the rules of every Service of the release, then uninstalls it', async () => {
@@ -100,9 +84,6 @@ describe('undeploy', () => {
   });
 
   test('the body is validated', async () => {
-    expect(await call({ releaseName: 'r1', chartName: 'x' })).toEqual({
-      status: 400,
-      body: { error: { code: 'INVALID_INPUT', message: 'The request body is invalid', details: [{ path: '/', message: 'unknown property "chartName"' }] } },
-    });
+    expect(await call({ releaseName: 'r1', chartName: 'x' })).toEqual(invalidInput([{ path: '/', message: 'unknown property "chartName"' }]));
   });
 });

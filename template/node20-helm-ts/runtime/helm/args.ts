@@ -61,7 +61,8 @@ function valuesFlag(path: string | undefined): string[] {
   return [`--values=${path}`];
 }
 
-interface DeployCommon {
+/** The flags install and upgrade share. */
+export interface DeployCommon {
   namespace: string;
   chart: string;
   version?: string;

@@ -15,6 +15,7 @@ import {
   uninstallArgs,
   upgradeArgs,
   waitStrategy,
+  type DeployCommon,
   type WaitStrategy,
 } from './args.js';
 import { releaseLockKey, withTryLock } from './lock.js';
@@ -171,18 +172,21 @@ async function existingOrConflict(
   throw new FunctionError('RELEASE_EXISTS', 'A release with this name exists with a different chart, version, values or state', details);
 }
 
-/**
- * helm install. 201-style result (created: true) for a new release; an identical existing release
- * gives created: false; a different one RELEASE_EXISTS; one with a pending operation OPERATION_IN_PROGRESS.
- */
-export async function installRelease(req: InstallRequest, ctx: OperationContext): Promise<InstallResult> {
-  const p = prepare(req, ctx);
-  const c = { ...ctx, settings: p.settings };
-  const run = () =>
-    withChart(req, c, (chart) =>
-      withValuesFile(p.values, async (valuesFile) => {
-        const args = installArgs({
-          releaseName: req.releaseName,
+interface Deployment {
+  chart: ResolvedChart;
+  /** The flags install and upgrade share, for this chart and values file. */
+  common: DeployCommon;
+  /** Runs helm with these args; the release it printed. */
+  helm: (args: string[]) => Promise<HelmRelease>;
+}
+
+/** helm install or upgrade: the chart resolved (see withChart) and the values written to a file. */
+function deploy<T>(req: DeployRequest, p: Prepared, ctx: OperationContext, run: (deployment: Deployment) => Promise<T>): Promise<T> {
+  return withChart(req, { ...ctx, settings: p.settings }, (chart) =>
+    withValuesFile(p.values, (valuesFile) =>
+      run({
+        chart,
+        common: {
           namespace: p.namespace,
           chart: chart.ref,
           version: req.version,
@@ -191,20 +195,35 @@ export async function installRelease(req: InstallRequest, ctx: OperationContext)
           wait: p.wait,
           rollbackOnFailure: req.rollbackOnFailure,
           createNamespace: ctx.config.createNamespace,
-        });
-        try {
+        },
+        helm: async (args) => {
           const out = await runHelm({ args, chartRef: chart.ref, timeoutSeconds: p.timeoutSeconds, config: ctx.config, signal: ctx.signal, log: ctx.log });
-          return installResult(parseJsonOutput<HelmRelease>(out.stdout), true);
-        } catch (err) {
-          if (!isCode(err, 'RELEASE_EXISTS') || req.releaseName === undefined) throw err;
-          return existingOrConflict(
-            { releaseName: req.releaseName, namespace: p.namespace },
-            { chart: chart.name, version: req.version, values: p.values },
-            ctx,
-          );
-        }
+          return parseJsonOutput<HelmRelease>(out.stdout);
+        },
       }),
-    );
+    ),
+  );
+}
+
+/**
+ * helm install. 201-style result (created: true) for a new release; an identical existing release
+ * gives created: false; a different one RELEASE_EXISTS; one with a pending operation OPERATION_IN_PROGRESS.
+ */
+export async function installRelease(req: InstallRequest, ctx: OperationContext): Promise<InstallResult> {
+  const p = prepare(req, ctx);
+  const run = () =>
+    deploy(req, p, ctx, async ({ chart, common, helm }) => {
+      try {
+        return installResult(await helm(installArgs({ ...common, releaseName: req.releaseName })), true);
+      } catch (err) {
+        if (!isCode(err, 'RELEASE_EXISTS') || req.releaseName === undefined) throw err;
+        return existingOrConflict(
+          { releaseName: req.releaseName, namespace: p.namespace },
+          { chart: chart.name, version: req.version, values: p.values },
+          ctx,
+        );
+      }
+    });
   if (req.releaseName === undefined) return run();
   return withTryLock(releaseLockKey(p.namespace, req.releaseName), run);
 }
@@ -213,28 +232,11 @@ export async function installRelease(req: InstallRequest, ctx: OperationContext)
 export async function upgradeRelease(req: UpgradeRequest, ctx: OperationContext): Promise<InstallResult> {
   const p = prepare(req, ctx);
   const releaseName = assertReleaseName(req.releaseName);
-  const c = { ...ctx, settings: p.settings };
   return withTryLock(releaseLockKey(p.namespace, releaseName), () =>
-    withChart(req, c, (chart) =>
-      withValuesFile(p.values, async (valuesFile) => {
-        const args = upgradeArgs({
-          releaseName,
-          namespace: p.namespace,
-          chart: chart.ref,
-          version: req.version,
-          valuesFile,
-          timeoutSeconds: p.timeoutSeconds,
-          wait: p.wait,
-          rollbackOnFailure: req.rollbackOnFailure,
-          install: req.install,
-          reuseValues: req.reuseValues,
-          createNamespace: ctx.config.createNamespace,
-        });
-        const out = await runHelm({ args, chartRef: chart.ref, timeoutSeconds: p.timeoutSeconds, config: ctx.config, signal: ctx.signal, log: ctx.log });
-        const rel = parseJsonOutput<HelmRelease>(out.stdout);
-        return installResult(rel, Boolean(req.install) && rel.version === 1);
-      }),
-    ),
+    deploy(req, p, ctx, async ({ common, helm }) => {
+      const rel = await helm(upgradeArgs({ ...common, releaseName, install: req.install, reuseValues: req.reuseValues }));
+      return installResult(rel, Boolean(req.install) && rel.version === 1);
+    }),
   );
 }
 

@@ -20,14 +20,21 @@ export interface HelmRelease {
   manifest?: string;
 }
 
-export interface ReleaseInfo {
+interface ReleaseName {
   releaseName: string;
   namespace: string;
+}
+
+/** One revision of a release: its state and the chart it was made from. */
+interface Revision {
   revision: number;
   status: string;
   chart: string;
   chartVersion: string;
   appVersion: string;
+}
+
+export interface ReleaseInfo extends ReleaseName, Revision {
   notes: string;
   services: ReleaseService[];
 }
@@ -75,9 +82,8 @@ export function splitChart(nameVersion: string): { chart: string; chartVersion: 
   return m ? { chart: m[1], chartVersion: m[2] } : { chart: nameVersion, chartVersion: '' };
 }
 
-export interface HelmListRow {
-  name: string;
-  namespace: string;
+/** What list and history rows both carry. */
+interface HelmRevisionRow {
   revision: string | number;
   updated?: string;
   status: string;
@@ -85,21 +91,12 @@ export interface HelmListRow {
   app_version?: string;
 }
 
-export interface ReleaseSummary {
-  releaseName: string;
-  namespace: string;
-  revision: number;
-  status: string;
-  chart: string;
-  chartVersion: string;
-  appVersion: string;
+interface RevisionRow extends Revision {
   updated: string;
 }
 
-export function releaseSummary(row: HelmListRow): ReleaseSummary {
+function revisionRow(row: HelmRevisionRow): RevisionRow {
   return {
-    releaseName: row.name,
-    namespace: row.namespace,
     revision: Number(row.revision),
     status: row.status,
     ...splitChart(row.chart),
@@ -108,32 +105,26 @@ export function releaseSummary(row: HelmListRow): ReleaseSummary {
   };
 }
 
-export interface HelmHistoryRow {
+export interface HelmListRow extends HelmRevisionRow {
+  name: string;
+  namespace: string;
+}
+
+export interface ReleaseSummary extends ReleaseName, RevisionRow {}
+
+export function releaseSummary(row: HelmListRow): ReleaseSummary {
+  return { releaseName: row.name, namespace: row.namespace, ...revisionRow(row) };
+}
+
+export interface HelmHistoryRow extends HelmRevisionRow {
   revision: number;
-  updated?: string;
-  status: string;
-  chart: string;
-  app_version?: string;
   description?: string;
 }
 
-export interface RevisionSummary {
-  revision: number;
-  status: string;
-  chart: string;
-  chartVersion: string;
-  appVersion: string;
-  updated: string;
+export interface RevisionSummary extends RevisionRow {
   description: string;
 }
 
 export function revisionSummary(row: HelmHistoryRow): RevisionSummary {
-  return {
-    revision: Number(row.revision),
-    status: row.status,
-    ...splitChart(row.chart),
-    appVersion: row.app_version ?? '',
-    updated: row.updated ?? '',
-    description: row.description ?? '',
-  };
+  return { ...revisionRow(row), description: row.description ?? '' };
 }

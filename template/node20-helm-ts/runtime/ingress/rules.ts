@@ -56,6 +56,8 @@ export interface DeleteRequest {
   protocol?: Protocol;
   /** Omitted: every controller. */
   lbip?: string;
+  /** Rules whose target namespace this refuses are left alone (namespace allow-list). */
+  namespaceAllowed?: (namespace: string) => boolean;
 }
 
 /** Removes the entries matching `match`; edits `data` only by deleting those keys. */
@@ -69,6 +71,7 @@ export function removeOp(match: (entry: { port: number; value: string; target: T
 
 function matcher(request: DeleteRequest): (entry: { port: number; target: Target }) => boolean {
   return ({ port, target }) =>
+    (request.namespaceAllowed === undefined || request.namespaceAllowed(target.namespace)) &&
     (request.port === undefined || port === request.port) &&
     (request.namespace === undefined || target.namespace === request.namespace) &&
     (request.serviceName === undefined || target.serviceName === request.serviceName) &&

@@ -29,16 +29,11 @@ import type {
   Endpoint,
   ExposeTarget,
   HelmInstallAnswer,
+  OrchestrationOptions,
   RuleAnswer,
 } from './types.js';
 
-export interface DeployAndExposeOptions {
-  client: SiblingClient;
-  input: DeployAndExposeInput;
-  /** Default helm timeout when the input has none (config.helmTimeoutSeconds). */
-  helmTimeoutSeconds: number;
-  log?: Logger;
-}
+export type DeployAndExposeOptions = OrchestrationOptions<DeployAndExposeInput>;
 
 /** Room for helm's own start-up, chart download and the answer, beyond the helm timeout. */
 const HELM_CALL_MARGIN_MS = 30_000;

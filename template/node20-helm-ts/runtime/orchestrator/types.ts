@@ -1,4 +1,15 @@
-// Shapes exchanged with the sibling functions (their answers) and answered by the orchestrators.
+// Shapes exchanged with the sibling functions (their answers) and answered by the orchestrators,
+// and the options every orchestration takes.
+import type { Logger } from 'pino';
+import type { SiblingClient } from './sibling-client.js';
+
+export interface OrchestrationOptions<T> {
+  client: SiblingClient;
+  input: T;
+  /** Default helm timeout when the input has none (config.helmTimeoutSeconds). */
+  helmTimeoutSeconds: number;
+  log?: Logger;
+}
 
 export type Protocol = 'tcp' | 'udp';
 

@@ -4,18 +4,11 @@
 // deleted the call fails before the uninstall and a retry finds everything again. Safe to repeat:
 // a missing release has no Services, deleting absent rules deletes nothing, and uninstalling a
 // missing release answers uninstalled:false.
-import type { Logger } from 'pino';
 import { FunctionError } from '../errors.js';
 import { helmCallTimeoutMs } from './deploy-and-expose.js';
-import type { SiblingClient } from './sibling-client.js';
-import type { Endpoint, HelmStatusAnswer, HelmUninstallAnswer, ReleaseService, UndeployAnswer, UndeployInput } from './types.js';
+import type { Endpoint, HelmStatusAnswer, HelmUninstallAnswer, OrchestrationOptions, ReleaseService, UndeployAnswer, UndeployInput } from './types.js';
 
-export interface UndeployOptions {
-  client: SiblingClient;
-  input: UndeployInput;
-  helmTimeoutSeconds: number;
-  log?: Logger;
-}
+export type UndeployOptions = OrchestrationOptions<UndeployInput>;
 
 const RULE_CALL_TIMEOUT_MS = 30_000;
 

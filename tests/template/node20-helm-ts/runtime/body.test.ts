@@ -1,7 +1,7 @@
 import { PassThrough } from 'node:stream';
 import type { IncomingMessage } from 'node:http';
 import { describe, expect, test } from 'vitest';
-import { ClientGoneError, parseJsonBody, readBody } from '#runtime/body.js';
+import { ClientGoneError, MAX_JSON_DEPTH, parseJsonBody, readBody } from '#runtime/body.js';
 import { FunctionError } from '#runtime/errors.js';
 
 function fakeRequest(headers: Record<string, string> = {}): PassThrough & { headers: Record<string, string> } {
@@ -60,5 +60,22 @@ describe('parseJsonBody', () => {
 
   test.each(['{', 'a=1', '{"a":1}{}', "{'a':1}"])('%j is INVALID_INPUT', (text) => {
     expect(() => parseJsonBody(Buffer.from(text))).toThrow(new FunctionError('INVALID_INPUT', 'The request body is not valid JSON'));
+  });
+});
+
+describe('parseJsonBody nesting limit', () => {
+  const nested = (depth: number) => '['.repeat(depth) + ']'.repeat(depth);
+
+  test(`accepts ${MAX_JSON_DEPTH} levels`, () => {
+    expect(() => parseJsonBody(Buffer.from(nested(MAX_JSON_DEPTH)))).not.toThrow();
+    expect(parseJsonBody(Buffer.from('{"a":{"b":[1,{"c":null}]}}'))).toEqual({ a: { b: [1, { c: null }] } });
+  });
+
+  test('refuses deeper bodies (hostile nesting would overflow recursive code downstream)', () => {
+    for (const depth of [MAX_JSON_DEPTH + 1, 20_000]) {
+      expect(() => parseJsonBody(Buffer.from(`{"valuesObject":${nested(depth)}}`))).toThrow(
+        new FunctionError('INVALID_INPUT', `The request body is nested deeper than ${MAX_JSON_DEPTH} levels`),
+      );
+    }
   });
 });

@@ -5,9 +5,9 @@ import type { AddressInfo } from 'node:net';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
-import { FunctionError } from '#runtime/errors.js';
+import { afterAll, beforeAll, beforeEach, describe, expect, test, vi } from 'vitest';
 import { isConflict, isAlreadyExists, isNotFound, kubeStatus, loadKubeConfig, makeCoreV1Api, withRetry } from '#runtime/kube.js';
+import { rejectionOf } from './function-error.js';
 
 type Reply = (req: IncomingMessage, res: ServerResponse) => void;
 let script: Reply[] = [];
@@ -58,15 +58,6 @@ const read = () =>
     timeoutMs: 300,
   });
 
-async function failure(promise: Promise<unknown>): Promise<FunctionError> {
-  const err = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(FunctionError);
-  return err as FunctionError;
-}
-
 beforeAll(async () => {
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -82,13 +73,7 @@ beforeEach(() => {
   abandoned = 0;
 });
 
-async function until(check: () => boolean, ms = 2000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > end) throw new Error('condition not reached');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+const until = (check: () => boolean) => vi.waitUntil(check, { timeout: 2000, interval: 10 });
 
 describe('loadKubeConfig', () => {
   test('reads config.kubeconfig, merging several files like $KUBECONFIG', () => {
@@ -122,7 +107,7 @@ describe('withRetry', () => {
 
   test('gives up after the attempts with KUBE_API_ERROR carrying status, reason and message', async () => {
     script = Array.from({ length: 5 }, () => fail(500, 'InternalError'));
-    const err = await failure(read());
+    const err = await rejectionOf(read());
     expect(err.toJSON()).toEqual({
       error: {
         code: 'KUBE_API_ERROR',
@@ -136,19 +121,19 @@ describe('withRetry', () => {
 
   test('never retries 4xx other than 429; 404 and both kinds of 409 stay recognisable', async () => {
     script = [fail(404, 'NotFound')];
-    const notFound = await failure(read());
+    const notFound = await rejectionOf(read());
     expect([isNotFound(notFound), kubeStatus(notFound), hits.length]).toEqual([true, 404, 1]);
 
     script = [fail(409, 'Conflict')];
-    const conflict = await failure(read());
+    const conflict = await rejectionOf(read());
     expect([isConflict(conflict), isAlreadyExists(conflict)]).toEqual([true, false]);
 
     script = [fail(409, 'AlreadyExists')];
-    const exists = await failure(read());
+    const exists = await rejectionOf(read());
     expect([isConflict(exists), isAlreadyExists(exists)]).toEqual([false, true]);
 
     script = [fail(403, 'Forbidden'), ok];
-    const forbidden = await failure(read());
+    const forbidden = await rejectionOf(read());
     expect(forbidden.details).toEqual({ operation: 'read ConfigMap ns/cm', status: 403, reason: 'Forbidden', attempts: 1 });
     expect(hits).toHaveLength(4);
   });
@@ -159,7 +144,7 @@ describe('withRetry', () => {
 
     script = Array.from({ length: 5 }, () => hang);
     const started = Date.now();
-    const err = await failure(read());
+    const err = await rejectionOf(read());
     expect(Date.now() - started).toBeLessThan(5 * 300 + 1000);
     expect(err.toJSON()).toEqual({
       error: {
@@ -178,7 +163,7 @@ describe('withRetry', () => {
     const port = (closed.address() as AddressInfo).port;
     await new Promise((r) => closed.close(r));
     const dead = makeCoreV1Api({ kubeconfig: kubeconfigFor(`http://127.0.0.1:${port}`) });
-    const err = await failure(
+    const err = await rejectionOf(
       withRetry(({ options }) => dead.readNamespacedConfigMap({ namespace: 'ns', name: 'cm' }, options), {
         operation: 'read ConfigMap ns/cm',
         attempts: 3,
@@ -194,7 +179,7 @@ describe('withRetry', () => {
     script = [fail(503, 'ServiceUnavailable', { 'retry-after': '5' }), ok];
     const controller = new AbortController();
     setTimeout(() => controller.abort(), 50);
-    const err = await failure(
+    const err = await rejectionOf(
       withRetry(({ options }) => api.readNamespacedConfigMap({ namespace: 'ns', name: 'cm' }, options), { signal: controller.signal }),
     );
     expect(err.code).toBe('CANCELLED');

@@ -1,18 +1,13 @@
 import { describe, expect, test } from 'vitest';
 import { FunctionError } from '#runtime/errors.js';
 import { checkChartName, checkNamespace, checkPort, checkRepoUrl, classifyHost, type Policy } from '#runtime/policy.js';
+import { thrownBy } from './function-error.js';
 
 const open: Policy = { repoPrefixes: [], chartNames: [], namespaces: [], allowPrivateRepoHosts: false };
 
 function denial(fn: () => unknown): { status: number; code: string; details: unknown } {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(FunctionError);
-    const e = err as FunctionError;
-    return { status: e.status, code: e.code, details: e.details };
-  }
-  throw new Error('expected a denial');
+  const { status, code, details } = thrownBy(fn);
+  return { status, code, details };
 }
 
 describe('checkRepoUrl', () => {

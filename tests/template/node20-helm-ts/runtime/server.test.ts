@@ -3,7 +3,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
-import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, test, vi } from 'vitest';
 import { signBody } from '#runtime/auth.js';
 import { loadConfig, type RuntimeConfig } from '#runtime/config.js';
 import { FunctionError } from '#runtime/errors.js';
@@ -70,16 +70,24 @@ const handler: FunctionHandler = async (req, ctx) => {
   }
 };
 
-async function until(check: () => boolean, timeoutMs = 5000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
+const until = (check: () => boolean) => vi.waitUntil(check, { timeout: 5000, interval: 5 });
 
 const auth = { authorization: `Bearer ${TOKEN}` };
 const call = (p: string, init: RequestInit = {}) => fetch(`${fs.url}${p}`, init);
+
+/** An authenticated GET whose request target is sent verbatim (fetch would normalise it). */
+function getVerbatim(target: string): Promise<{ status: number; body: string }> {
+  const { port } = new URL(fs.url);
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port, path: target, headers: auth }, (res) => {
+      let text = '';
+      res.on('data', (c) => (text += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
 
 beforeAll(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), 'runtime-server-'));
@@ -417,17 +425,7 @@ describe('createRequestListener behind a gateway', () => {
   });
 
   test('normalises repeated leading slashes and dot segments in the path', async () => {
-    // fetch would normalise the path itself: send it verbatim with http.request.
-    const { port } = new URL(fs.url);
-    const { status, body } = await new Promise<{ status: number; body: string }>((resolve, reject) => {
-      const req = http.request({ host: '127.0.0.1', port, path: '//evil.test/../echo?z=1', headers: auth }, (res) => {
-        let text = '';
-        res.on('data', (c) => (text += c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
-      });
-      req.on('error', reject);
-      req.end();
-    });
+    const { status, body } = await getVerbatim('//evil.test/../echo?z=1');
     expect(status).toBe(200);
     expect(JSON.parse(body)).toMatchObject({ path: '/echo', query: { z: '1' } });
   });
@@ -435,16 +433,7 @@ describe('createRequestListener behind a gateway', () => {
 
 describe('request targets', () => {
   test('answers 400 to an absolute-form target that cannot be parsed', async () => {
-    const { port } = new URL(fs.url);
-    const { status, body } = await new Promise<{ status: number; body: string }>((resolve, reject) => {
-      const req = http.request({ host: '127.0.0.1', port, path: 'http://[bad/echo', headers: auth }, (res) => {
-        let text = '';
-        res.on('data', (c) => (text += c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
-      });
-      req.on('error', reject);
-      req.end();
-    });
+    const { status, body } = await getVerbatim('http://[bad/echo');
     expect(status).toBe(400);
     expect(JSON.parse(body)).toEqual({ error: { code: 'INVALID_INPUT', message: 'The request target is invalid' } });
     expect(calls).toBe(0);

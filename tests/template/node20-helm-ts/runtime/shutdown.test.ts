@@ -1,5 +1,5 @@
 import http from 'node:http';
-import { afterEach, describe, expect, test } from 'vitest';
+import { afterEach, describe, expect, test, vi } from 'vitest';
 import { startFunctionServer } from '#runtime/server.js';
 import { installSignalHandlers } from '#runtime/shutdown.js';
 import type { FunctionContext } from '#runtime/types.js';
@@ -20,13 +20,7 @@ const config = {
   policy: { repoPrefixes: [], chartNames: [], namespaces: [], allowPrivateRepoHosts: false },
 };
 
-async function until(check: () => boolean): Promise<void> {
-  const end = Date.now() + 5000;
-  while (!check()) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
+const until = (check: () => boolean) => vi.waitUntil(check, { timeout: 5000, interval: 5 });
 
 const cleanups: (() => void)[] = [];
 afterEach(() => {

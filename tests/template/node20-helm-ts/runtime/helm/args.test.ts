@@ -17,16 +17,12 @@ import {
   upgradeArgs,
   waitStrategy,
 } from '#runtime/helm/args.js';
+import { thrownBy } from '../function-error.js';
 
 function invalidPath(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(FunctionError);
-    expect((err as FunctionError).code).toBe('INVALID_INPUT');
-    return ((err as FunctionError).details as { path: string }[])[0].path;
-  }
-  throw new Error('expected INVALID_INPUT');
+  const err = thrownBy(fn);
+  expect(err.code).toBe('INVALID_INPUT');
+  return (err.details as { path: string }[])[0].path;
 }
 
 const base = { namespace: 'team-a', chart: 'r-abc/app', timeoutSeconds: 120 };

@@ -1,10 +1,11 @@
 // A chart repository for tests: tiny charts made with the real `helm package`, an index made with
 // `helm repo index`, served by node http with per-path request counts and optional basic auth.
+// Also the pieces for writing other test charts' source folders.
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 
@@ -26,24 +27,77 @@ export interface ChartRepo {
   close(): Promise<void>;
 }
 
+export interface ChartFiles {
+  name: string;
+  /** Default 0.1.0. */
+  version?: string;
+  /** Default 1.0. */
+  appVersion?: string;
+  /** values.yaml */
+  values: string;
+  /** Files under templates/, by name. */
+  templates: Record<string, string>;
+  /** Other files by path from the chart's root, e.g. values.schema.json, crds/x.yaml. */
+  files?: Record<string, string>;
+}
+
+/** Writes a chart's source folder at root; returns root. */
+export function writeChartFiles(root: string, chart: ChartFiles): string {
+  mkdirSync(join(root, 'templates'), { recursive: true });
+  writeFileSync(join(root, 'Chart.yaml'), `apiVersion: v2\nname: ${chart.name}\nversion: ${chart.version ?? '0.1.0'}\nappVersion: "${chart.appVersion ?? '1.0'}"\n`);
+  writeFileSync(join(root, 'values.yaml'), chart.values);
+  for (const [name, text] of Object.entries(chart.templates)) writeFileSync(join(root, 'templates', name), text);
+  for (const [file, text] of Object.entries(chart.files ?? {})) {
+    mkdirSync(dirname(join(root, file)), { recursive: true });
+    writeFileSync(join(root, file), text);
+  }
+  return root;
+}
+
+/** A Deployment template: one container "app" with the image from values, Pods labelled app: <release>. */
+export function deploymentTemplate({
+  name = '{{ .Release.Name }}',
+  replicas = '1',
+  containerPort,
+}: {
+  /** Template text. */
+  name?: string;
+  /** Template text. */
+  replicas?: string;
+  containerPort?: number;
+} = {}): string {
+  return `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: ${name}
+spec:
+  replicas: ${replicas}
+  selector:
+    matchLabels:
+      app: {{ .Release.Name }}
+  template:
+    metadata:
+      labels:
+        app: {{ .Release.Name }}
+    spec:
+      containers:
+        - name: app
+          image: {{ .Values.image }}
+${containerPort === undefined ? '' : `          ports:\n            - containerPort: ${containerPort}\n`}`;
+}
+
 // A Service (TCP and UDP ports from values) and a Deployment; `fail: true` makes rendering fail and
 // values.schema.json requires service.port to be an integer.
 function writeChart(dir: string, spec: ChartSpec): string {
-  const root = join(dir, `${spec.name}-${spec.version}`, spec.name);
-  mkdirSync(join(root, 'templates'), { recursive: true });
-  writeFileSync(
-    join(root, 'Chart.yaml'),
-    `apiVersion: v2\nname: ${spec.name}\nversion: ${spec.version}\nappVersion: "${spec.appVersion ?? '1.0'}"\n`,
-  );
-  writeFileSync(join(root, 'values.yaml'), 'service:\n  port: 80\n  udpPort: 53\nimage: nginx\nfail: false\n');
-  writeFileSync(
-    join(root, 'values.schema.json'),
-    JSON.stringify({ type: 'object', properties: { service: { type: 'object', properties: { port: { type: 'integer' } } } } }),
-  );
-  writeFileSync(join(root, 'templates', 'NOTES.txt'), 'Release {{ .Release.Name }} of {{ .Chart.Name }}\n');
-  writeFileSync(
-    join(root, 'templates', 'service.yaml'),
-    `{{- if .Values.fail }}{{ fail "failing on purpose" }}{{ end }}
+  return writeChartFiles(join(dir, `${spec.name}-${spec.version}`, spec.name), {
+    ...spec,
+    values: 'service:\n  port: 80\n  udpPort: 53\nimage: nginx\nfail: false\n',
+    files: {
+      'values.schema.json': JSON.stringify({ type: 'object', properties: { service: { type: 'object', properties: { port: { type: 'integer' } } } } }),
+    },
+    templates: {
+      'NOTES.txt': 'Release {{ .Release.Name }} of {{ .Chart.Name }}\n',
+      'service.yaml': `{{- if .Values.fail }}{{ fail "failing on purpose" }}{{ end }}
 apiVersion: v1
 kind: Service
 metadata:
@@ -62,31 +116,9 @@ spec:
       targetPort: 5353
       protocol: UDP
 `,
-  );
-  writeFileSync(
-    join(root, 'templates', 'deployment.yaml'),
-    `apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: {{ .Release.Name }}-{{ .Chart.Name }}
-spec:
-  replicas: 1
-  selector:
-    matchLabels:
-      app: {{ .Release.Name }}
-  template:
-    metadata:
-      labels:
-        app: {{ .Release.Name }}
-    spec:
-      containers:
-        - name: app
-          image: {{ .Values.image }}
-          ports:
-            - containerPort: 8080
-`,
-  );
-  return root;
+      'deployment.yaml': deploymentTemplate({ name: '{{ .Release.Name }}-{{ .Chart.Name }}', containerPort: 8080 }),
+    },
+  });
 }
 
 export async function startChartRepo(options: { charts: ChartSpec[]; auth?: { username: string; password: string } }): Promise<ChartRepo> {

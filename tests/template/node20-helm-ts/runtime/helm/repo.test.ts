@@ -3,7 +3,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { loadConfig } from '#runtime/config.js';
-import { FunctionError } from '#runtime/errors.js';
 import {
   chartLocation,
   chartNameOf,
@@ -14,6 +13,7 @@ import {
 } from '#runtime/helm/repo.js';
 import { helmSpawnCount } from '#runtime/helm/run.js';
 import { helmSettings } from '#runtime/helm/settings.js';
+import { thrownBy } from '../function-error.js';
 import { HELM, startChartRepo, type ChartRepo } from './chart-repo.js';
 import { fakeHelm } from './fake-helm.js';
 
@@ -26,15 +26,7 @@ writeFileSync(join(secretsDir, 'helm-deployer-token'), JSON.stringify({ username
 const config = loadConfig({ HELM_BINARY: HELM, SECRETS_DIR: secretsDir });
 const settings = (env: Record<string, string> = {}) => helmSettings(env);
 
-function codeOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(FunctionError);
-    return (err as FunctionError).code;
-  }
-  throw new Error('expected a FunctionError');
-}
+const codeOf = (fn: () => unknown): string => thrownBy(fn).code;
 
 describe('names and locations', () => {
   test.each([

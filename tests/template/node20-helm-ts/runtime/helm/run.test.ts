@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, test } from 'vitest';
+import { describe, expect, test, vi } from 'vitest';
 import { loadConfig } from '#runtime/config.js';
 import { FunctionError } from '#runtime/errors.js';
 import { helmSpawnCount, parseJsonOutput, runHelm } from '#runtime/helm/run.js';
@@ -37,13 +37,7 @@ setInterval(() => {}, 1000);
 
 const config = (helmBinary: string, env: Record<string, string> = {}) => loadConfig({ HELM_BINARY: helmBinary, ...env });
 
-async function until(check: () => boolean, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+const until = (check: () => boolean) => vi.waitUntil(check, { timeout: 5000, interval: 10 });
 
 describe('runHelm', () => {
   test('argv as given, a minimal environment, an empty working directory', async () => {

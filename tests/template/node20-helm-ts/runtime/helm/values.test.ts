@@ -1,17 +1,12 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
-import { FunctionError } from '#runtime/errors.js';
 import { expandSetValues, mergeValues, requestValues, splitKey, withValuesFile } from '#runtime/helm/values.js';
+import { thrownBy } from '../function-error.js';
 
 function invalid(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(FunctionError);
-    expect((err as FunctionError).code).toBe('INVALID_INPUT');
-    return (err as FunctionError).message;
-  }
-  throw new Error('expected INVALID_INPUT');
+  const err = thrownBy(fn);
+  expect(err.code).toBe('INVALID_INPUT');
+  return err.message;
 }
 
 describe('splitKey', () => {

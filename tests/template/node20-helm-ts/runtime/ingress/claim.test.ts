@@ -1,11 +1,12 @@
 // Port claims against the in-memory Kubernetes API (dev/cluster): real HTTP through client-node.
-import { afterEach, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import type { Cluster } from '../../../../../dev/cluster/index.js';
-import { FunctionError } from '#runtime/errors.js';
 import {
   backends,
+  clusterPerTest,
   configMapData,
   CONTROLLER_B,
+  expectAgreement,
   expectedPorts,
   ingressFor,
   lbIp,
@@ -13,34 +14,16 @@ import {
   service,
   servicePorts,
   sortedPorts,
-  startIngressCluster as startCluster,
 } from './cluster.js';
+import { rejectionOf } from '../function-error.js';
 
 let cluster: Cluster | undefined;
-afterEach(async () => {
-  await cluster?.stop();
-  cluster = undefined;
-});
 
 /** Every cluster has the backends tenants/svc-0..199 (TCP 5432) and tenants/dns (TCP and UDP 53). */
-const startIngressCluster = (options: Parameters<typeof startCluster>[0] = {}) =>
-  startCluster({ ...options, seed: [...backends('tenants', 'svc-', 200), service('tenants', 'dns', [{ port: 53 }, { port: 53, protocol: 'UDP' }])] });
+const startIngressCluster = clusterPerTest([...backends('tenants', 'svc-', 200), service('tenants', 'dns', [{ port: 53 }, { port: 53, protocol: 'UDP' }])]);
 
 const range = (from: number, count: number) => Array.from({ length: count }, (_, i) => from + i);
 const target = (i: number) => ({ namespace: 'tenants', serviceName: `svc-${i}`, servicePort: 5432, protocol: 'tcp' as const });
-
-async function rejection(promise: Promise<unknown>): Promise<FunctionError> {
-  const err = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(FunctionError);
-  return err as FunctionError;
-}
-
-function expectAgreement(c: Cluster, controller = 'nginx-a', tcpMap = 'tcp-services', udpMap = 'udp-services') {
-  expect(sortedPorts(servicePorts(c, controller))).toEqual(sortedPorts(expectedPorts(configMapData(c, tcpMap), configMapData(c, udpMap))));
-}
 
 describe('concurrent claims', () => {
   test('200 claims in one instance get 200 distinct ports; ConfigMap and Service agree exactly', async () => {
@@ -104,7 +87,7 @@ describe('concurrent claims', () => {
     const ingress = ingressFor(cluster, { cas: { attempts: 3, baseDelayMs: 1 } });
     await ingress.claim(target(0));
     for (let i = 0; i < 3; i++) cluster.faults.conflictNext({ resource: 'configmaps', namespace: LB_NAMESPACE, name: 'tcp-services' });
-    const err = await rejection(ingress.claim(target(1)));
+    const err = await rejectionOf(ingress.claim(target(1)));
     expect(err.toJSON()).toEqual({
       error: {
         code: 'CONFLICT',
@@ -134,16 +117,16 @@ describe('claim rules', () => {
     const ip = lbIp(cluster, 'nginx-a');
     expect(await ingress.claim({ ...target(1), port: 30500 })).toEqual({ ...target(1), ip, port: 30500, created: true });
     expect(await ingress.claim({ ...target(1), port: 30500 })).toEqual({ ...target(1), ip, port: 30500, created: false });
-    expect((await rejection(ingress.claim({ ...target(2), port: 30500 }))).toJSON()).toEqual({
+    expect((await rejectionOf(ingress.claim({ ...target(2), port: 30500 }))).toJSON()).toEqual({
       error: {
         code: 'PORT_TAKEN',
         message: `Port 30500/tcp on ${ip} is already mapped to tenants/svc-1:5432`,
         details: { ip, port: 30500, protocol: 'tcp', backend: 'tenants/svc-1:5432' },
       },
     });
-    const outside = await rejection(ingress.claim({ ...target(2), port: 31000 }));
+    const outside = await rejectionOf(ingress.claim({ ...target(2), port: 31000 }));
     expect([outside.code, outside.status, (outside.details as { rule: string }).rule]).toEqual(['FORBIDDEN_BY_POLICY', 403, 'port-range']);
-    const reserved = await rejection(ingressFor(cluster, { portRange: { from: 1, to: 65535 } }).claim({ ...target(2), port: 443 }));
+    const reserved = await rejectionOf(ingressFor(cluster, { portRange: { from: 1, to: 65535 } }).claim({ ...target(2), port: 443 }));
     expect([reserved.code, (reserved.details as { rule: string }).rule]).toEqual(['FORBIDDEN_BY_POLICY', 'port-reserved']);
     expect(configMapData(cluster, 'tcp-services')).toEqual({ '30500': 'tenants/svc-1:5432' });
   });
@@ -157,7 +140,7 @@ describe('claim rules', () => {
     const ip = lbIp(cluster, 'nginx-a');
 
     expect(await ingress.claim(target(1))).toEqual({ ...target(1), ip, port: 30001, created: true });
-    expect((await rejection(ingress.claim({ ...target(2), port: 30000 }))).toJSON()).toEqual({
+    expect((await rejectionOf(ingress.claim({ ...target(2), port: 30000 }))).toJSON()).toEqual({
       error: {
         code: 'PORT_TAKEN',
         message: `Port 30000/tcp on ${ip} is already open on the ingress controller Service`,
@@ -173,7 +156,7 @@ describe('claim rules', () => {
     cluster = await startIngressCluster();
     const ingress = ingressFor(cluster, { portRange: { from: 30000, to: 30002 } });
     await Promise.all(range(0, 3).map((i) => ingress.claim(target(i))));
-    const err = await rejection(ingress.claim(target(3)));
+    const err = await rejectionOf(ingress.claim(target(3)));
     const ip = lbIp(cluster, 'nginx-a');
     expect(err.toJSON()).toEqual({
       error: {
@@ -208,10 +191,10 @@ describe('claim rules', () => {
   test('the backend Service must exist and have the port with that protocol', async () => {
     cluster = await startIngressCluster();
     const ingress = ingressFor(cluster);
-    expect((await rejection(ingress.claim({ ...target(1), serviceName: 'nope' }))).toJSON()).toEqual({
+    expect((await rejectionOf(ingress.claim({ ...target(1), serviceName: 'nope' }))).toJSON()).toEqual({
       error: { code: 'SERVICE_NOT_FOUND', message: 'Service tenants/nope not found', details: { namespace: 'tenants', serviceName: 'nope' } },
     });
-    const wrong = await rejection(ingress.claim({ ...target(1), protocol: 'udp' }));
+    const wrong = await rejectionOf(ingress.claim({ ...target(1), protocol: 'udp' }));
     expect([wrong.status, wrong.toJSON()]).toEqual([
       400,
       {
@@ -227,7 +210,7 @@ describe('claim rules', () => {
 
   test('no controller: NO_INGRESS_CONTROLLER (503)', async () => {
     cluster = await startIngressCluster({ controllers: [] });
-    const err = await rejection(ingressFor(cluster).claim(target(0)));
+    const err = await rejectionOf(ingressFor(cluster).claim(target(0)));
     expect(err.toJSON()).toEqual({
       error: {
         code: 'NO_INGRESS_CONTROLLER',
@@ -258,10 +241,10 @@ describe('two controllers', () => {
 
     expect(configMapData(cluster, 'tcp-services')).toEqual({ '30000': 'tenants/svc-2:5432', '30001': 'tenants/svc-3:5432' });
     expect(configMapData(cluster, 'tcp-b')).toEqual({ '30000': 'tenants/svc-1:5432', '30001': 'tenants/svc-4:5432' });
-    expectAgreement(cluster, 'nginx-a');
-    expectAgreement(cluster, 'nginx-b', 'tcp-b', 'udp-b');
+    expectAgreement(cluster);
+    expectAgreement(cluster, { controller: 'nginx-b', tcp: 'tcp-b', udp: 'udp-b' });
 
-    const err = await rejection(ingress.claim({ ...target(5), lbip: '198.51.100.7' }));
+    const err = await rejectionOf(ingress.claim({ ...target(5), lbip: '198.51.100.7' }));
     expect(err.toJSON()).toEqual({
       error: {
         code: 'INGRESS_CONTROLLER_NOT_FOUND',

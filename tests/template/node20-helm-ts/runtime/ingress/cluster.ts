@@ -1,4 +1,5 @@
 // An emulated cluster with ingress-nginx controller Services, and views of the state tests assert on.
+import { afterEach, expect } from 'vitest';
 import { startCluster, type Cluster } from '../../../../../dev/cluster/index.js';
 import { loadConfig, type PortRange } from '#runtime/config.js';
 import { createIngress, type Ingress, type IngressOptions } from '#runtime/ingress/index.js';
@@ -64,6 +65,24 @@ export async function startIngressCluster({
   return startCluster({ lbIpPool, seed: [namespace(LB_NAMESPACE), ...controllers.map(controllerService), ...seed] });
 }
 
+/**
+ * Starts clusters for tests that each want a fresh one: seeded with `seed` and the call's own seed,
+ * and stopped after the test that started them.
+ */
+export function clusterPerTest(seed: object[] = []): (options?: Parameters<typeof startIngressCluster>[0]) => Promise<Cluster> {
+  const running = new Set<Cluster>();
+  afterEach(async () => {
+    const started = [...running];
+    running.clear();
+    await Promise.all(started.map((c) => c.stop()));
+  });
+  return async (options = {}) => {
+    const cluster = await startIngressCluster({ ...options, seed: [...seed, ...(options.seed ?? [])] });
+    running.add(cluster);
+    return cluster;
+  };
+}
+
 export function ingressConfig(cluster: Cluster, portRange: PortRange = { from: 30000, to: 30999 }): IngressOptions['config'] {
   return {
     ...loadConfig({ IngressLabel: LABEL, LoadBalancerNamespace: LB_NAMESPACE, KUBECONFIG: cluster.kubeconfigPath }),
@@ -108,6 +127,11 @@ const byName = (a: PortView, b: PortView) => String(a.name).localeCompare(String
 
 /** Service ports sorted by name (order on the Service carries no meaning). */
 export const sortedPorts = (ports: PortView[]) => [...ports].sort(byName);
+
+/** The controller Service has exactly the http and https ports and one port per ConfigMap entry. */
+export function expectAgreement(cluster: Cluster, { controller = 'nginx-a', tcp = 'tcp-services', udp = 'udp-services' } = {}): void {
+  expect(sortedPorts(servicePorts(cluster, controller))).toEqual(sortedPorts(expectedPorts(configMapData(cluster, tcp), configMapData(cluster, udp))));
+}
 
 export function lbIp(cluster: Cluster, name: string): string {
   const svc = cluster.store.get({ resource: 'services', namespace: LB_NAMESPACE, name }) as unknown as {

@@ -1,17 +1,13 @@
 // Kubernetes API faults during claims. nock cannot intercept client-node 2.x (it sends through
 // undici's fetch with its own dispatcher), so the faults come from the emulator's fault injection.
-import { afterEach, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import type { Cluster } from '../../../../../dev/cluster/index.js';
-import { backends, configMapData, expectedPorts, ingressFor, lbIp, LB_NAMESPACE, servicePorts, sortedPorts, startIngressCluster as startCluster } from './cluster.js';
+import { backends, clusterPerTest, configMapData, expectAgreement, ingressFor, lbIp, LB_NAMESPACE } from './cluster.js';
 
 let cluster: Cluster | undefined;
-afterEach(async () => {
-  await cluster?.stop();
-  cluster = undefined;
-});
 
 const claim = { namespace: 't', serviceName: 'db0', servicePort: 5432, protocol: 'tcp' as const };
-const startIngressCluster = () => startCluster({ seed: backends('t', 'db', 1) });
+const startIngressCluster = clusterPerTest(backends('t', 'db', 1));
 
 describe('Kubernetes API faults', () => {
   test('500 twice, then success: the claim goes through on retries', async () => {
@@ -21,7 +17,7 @@ describe('Kubernetes API faults', () => {
     expect(await ingressFor(cluster).claim(claim)).toEqual({ ...claim, ip: lbIp(cluster, 'nginx-a'), port: 30000, created: true });
     expect(cluster.requests.count({ verb: 'get', resource: 'configmaps', status: 500 })).toBe(2);
     expect(cluster.requests.count({ verb: 'update', resource: 'services', status: 503 })).toBe(1);
-    expect(sortedPorts(servicePorts(cluster))).toEqual(sortedPorts(expectedPorts(configMapData(cluster, 'tcp-services'))));
+    expectAgreement(cluster);
   });
 
   test('500 forever: KUBE_API_ERROR (502) naming the call, the status and the attempts', async () => {

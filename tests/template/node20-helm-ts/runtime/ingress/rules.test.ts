@@ -1,9 +1,11 @@
 // Delete, list, repair and self-healing against the in-memory Kubernetes API (dev/cluster).
-import { afterEach, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import type { Cluster } from '../../../../../dev/cluster/index.js';
 import {
+  clusterPerTest,
   configMapData,
   CONTROLLER_B,
+  expectAgreement,
   expectedPorts,
   ingressFor,
   lbIp,
@@ -12,35 +14,21 @@ import {
   service,
   servicePorts,
   sortedPorts,
-  startIngressCluster as startCluster,
 } from './cluster.js';
 
 let cluster: Cluster | undefined;
-afterEach(async () => {
-  await cluster?.stop();
-  cluster = undefined;
-});
 
 /** Backends in namespace t: dns (TCP and UDP 53), app (TCP 80, UDP 81), other (TCP 80), a and b (TCP and UDP 5432). */
-const startIngressCluster = (options: Parameters<typeof startCluster>[0] = {}) =>
-  startCluster({
-    ...options,
-    seed: [
-      namespace('t'),
-      service('t', 'dns', [{ port: 53 }, { port: 53, protocol: 'UDP' }]),
-      service('t', 'app', [{ port: 80 }, { port: 81, protocol: 'UDP' }]),
-      service('t', 'other', 80),
-      service('t', 'a', [{ port: 5432 }, { port: 5432, protocol: 'UDP' }]),
-      service('t', 'b', 5432),
-      ...(options.seed ?? []),
-    ],
-  });
+const startIngressCluster = clusterPerTest([
+  namespace('t'),
+  service('t', 'dns', [{ port: 53 }, { port: 53, protocol: 'UDP' }]),
+  service('t', 'app', [{ port: 80 }, { port: 81, protocol: 'UDP' }]),
+  service('t', 'other', 80),
+  service('t', 'a', [{ port: 5432 }, { port: 5432, protocol: 'UDP' }]),
+  service('t', 'b', 5432),
+]);
 
 const backend = (ns: string, serviceName: string, servicePort = 5432) => ({ namespace: ns, serviceName, servicePort });
-
-function expectAgreement(c: Cluster) {
-  expect(sortedPorts(servicePorts(c))).toEqual(sortedPorts(expectedPorts(configMapData(c, 'tcp-services'), configMapData(c, 'udp-services'))));
-}
 
 describe('delete', () => {
   test('by port and protocol leaves the other protocol; deleting again answers an empty list', async () => {

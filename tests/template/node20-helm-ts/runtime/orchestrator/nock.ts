@@ -5,8 +5,16 @@ import './promise-with-resolvers.js';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import nock from 'nock';
+import { expect } from 'vitest';
 
 export default nock;
+
+/** For afterEach: every interceptor the test set up was used; none is left for the next test. */
+export function expectAllMocksUsed(): void {
+  const pending = nock.pendingMocks();
+  nock.cleanAll();
+  expect(pending).toEqual([]);
+}
 
 export interface TestServer {
   url: string;

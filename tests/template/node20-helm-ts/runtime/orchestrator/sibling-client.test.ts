@@ -1,25 +1,15 @@
-import nock, { hangingServer, jsonServer } from './nock.js';
+import nock, { expectAllMocksUsed, hangingServer, jsonServer } from './nock.js';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, beforeAll, describe, expect, test } from 'vitest';
-import { FunctionError } from '#runtime/errors.js';
 import { createSiblingClient, type SiblingClientOptions } from '#runtime/orchestrator/sibling-client.js';
+import { rejectionOf } from '../function-error.js';
 
 const GATEWAY = 'http://gateway.test:8080';
 const fast = { attempts: 3, baseDelayMs: 2, maxDelayMs: 10 };
 
 function client(options: Partial<SiblingClientOptions> = {}) {
   return createSiblingClient({ gatewayUrl: GATEWAY, authorization: 'Bearer t0k', callId: 'call-1', retry: fast, ...options });
-}
-
-async function failure(promise: Promise<unknown>): Promise<FunctionError> {
-  try {
-    await promise;
-  } catch (err) {
-    expect(err).toBeInstanceOf(FunctionError);
-    return err as FunctionError;
-  }
-  throw new Error('expected the call to fail');
 }
 
 const errorBody = (code: string, message = code, details?: unknown) => ({ error: { code, message, ...(details !== undefined && { details }) } });
@@ -29,11 +19,7 @@ beforeAll(() => {
   nock.enableNetConnect('127.0.0.1');
 });
 
-afterEach(() => {
-  const pending = nock.pendingMocks();
-  nock.cleanAll();
-  expect(pending).toEqual([]);
-});
+afterEach(expectAllMocksUsed);
 
 describe('createSiblingClient', () => {
   test('POSTs JSON to /function/<name><path>, forwarding Authorization and X-Call-Id', async () => {
@@ -54,13 +40,13 @@ describe('createSiblingClient', () => {
 
   test('a sibling 500 is passed through with its code, message and details, without retry', async () => {
     nock(GATEWAY).post('/function/helm/install').once().reply(500, errorBody('HELM_FAILED', 'helm exited with 1', { exitCode: 1 }));
-    const err = await failure(client().call({ function: 'helm', path: '/install', body: {} }));
+    const err = await rejectionOf(client().call({ function: 'helm', path: '/install', body: {} }));
     expect([err.status, err.toJSON()]).toEqual([500, errorBody('HELM_FAILED', 'helm exited with 1', { exitCode: 1 })]);
   });
 
   test('a 409 other than OPERATION_IN_PROGRESS is passed through at once', async () => {
     nock(GATEWAY).post('/function/helm/install').once().reply(409, errorBody('RELEASE_EXISTS', 'release r1 exists'));
-    const err = await failure(client().call({ function: 'helm', path: '/install', body: {} }));
+    const err = await rejectionOf(client().call({ function: 'helm', path: '/install', body: {} }));
     expect([err.status, err.code, err.message]).toEqual([409, 'RELEASE_EXISTS', 'release r1 exists']);
   });
 
@@ -79,7 +65,7 @@ describe('createSiblingClient', () => {
     let calls = 0;
     const server = await jsonServer(() => (calls++, { status: 409, body: errorBody('OPERATION_IN_PROGRESS', 'busy') }));
     const started = Date.now();
-    const err = await failure(client({ gatewayUrl: server.url }).call({ function: 'helm', path: '/install', body: {}, timeoutMs: 150 }));
+    const err = await rejectionOf(client({ gatewayUrl: server.url }).call({ function: 'helm', path: '/install', body: {}, timeoutMs: 150 }));
     await server.close();
     expect([err.status, err.code, err.message]).toEqual([409, 'OPERATION_IN_PROGRESS', 'busy']);
     expect(Date.now() - started).toBeLessThan(1000);
@@ -94,7 +80,7 @@ describe('createSiblingClient', () => {
       .reply(503, errorBody('NO_INGRESS_CONTROLLER'))
       .post('/function/ingress-rule/create')
       .reply(502, errorBody('KUBE_API_ERROR', 'etcd again'));
-    const err = await failure(client().call({ function: 'ingress-rule', path: '/create', body: {} }));
+    const err = await rejectionOf(client().call({ function: 'ingress-rule', path: '/create', body: {} }));
     expect([err.status, err.code, err.message]).toEqual([502, 'KUBE_API_ERROR', 'etcd again']);
   });
 
@@ -110,7 +96,7 @@ describe('createSiblingClient', () => {
 
   test('a plain-text gateway error that persists becomes UPSTREAM_ERROR naming the function', async () => {
     nock(GATEWAY).post('/function/ingress-rule/create').times(3).reply(502, 'bad gateway');
-    const err = await failure(client().call({ function: 'ingress-rule', path: '/create', body: {} }));
+    const err = await rejectionOf(client().call({ function: 'ingress-rule', path: '/create', body: {} }));
     expect([err.status, err.toJSON()]).toEqual([
       502,
       {
@@ -126,7 +112,7 @@ describe('createSiblingClient', () => {
   test('a sibling that does not answer in time fails with TIMEOUT', async () => {
     const server = await hangingServer();
     const started = Date.now();
-    const err = await failure(client({ gatewayUrl: server.url }).call({ function: 'helm', path: '/install', body: {}, timeoutMs: 100 }));
+    const err = await rejectionOf(client({ gatewayUrl: server.url }).call({ function: 'helm', path: '/install', body: {}, timeoutMs: 100 }));
     await server.close();
     expect([err.status, err.toJSON()]).toEqual([
       504,
@@ -137,7 +123,7 @@ describe('createSiblingClient', () => {
 
   test('the gateway upstream timeout (504, plain text) is TIMEOUT, not retried', async () => {
     nock(GATEWAY).post('/function/helm/install').once().reply(504, 'upstream timeout');
-    const err = await failure(client().call({ function: 'helm', path: '/install', body: {} }));
+    const err = await rejectionOf(client().call({ function: 'helm', path: '/install', body: {} }));
     expect([err.status, err.code]).toEqual([504, 'TIMEOUT']);
   });
 
@@ -145,7 +131,7 @@ describe('createSiblingClient', () => {
     const server = await hangingServer();
     const controller = new AbortController();
     setTimeout(() => controller.abort(), 50);
-    const err = await failure(client({ gatewayUrl: server.url, signal: controller.signal }).call({ function: 'helm', path: '/install', body: {} }));
+    const err = await rejectionOf(client({ gatewayUrl: server.url, signal: controller.signal }).call({ function: 'helm', path: '/install', body: {} }));
     await server.close();
     expect([err.status, err.code]).toEqual([503, 'CANCELLED']);
   });
@@ -160,7 +146,7 @@ describe('createSiblingClient', () => {
 
   test('a 2xx body that is not JSON is an UPSTREAM_ERROR', async () => {
     nock(GATEWAY).post('/function/helm/install').reply(200, '<html>');
-    const err = await failure(client().call({ function: 'helm', path: '/install', body: {} }));
+    const err = await rejectionOf(client().call({ function: 'helm', path: '/install', body: {} }));
     expect([err.status, err.code]).toEqual([502, 'UPSTREAM_ERROR']);
   });
 
@@ -169,7 +155,7 @@ describe('createSiblingClient', () => {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const { port } = server.address() as AddressInfo;
     await new Promise((resolve) => server.close(resolve));
-    const err = await failure(createSiblingClient({ gatewayUrl: `http://127.0.0.1:${port}`, retry: fast }).call({ function: 'helm', path: '/install', body: {} }));
+    const err = await rejectionOf(createSiblingClient({ gatewayUrl: `http://127.0.0.1:${port}`, retry: fast }).call({ function: 'helm', path: '/install', body: {} }));
     expect([err.status, err.toJSON()]).toEqual([
       502,
       {
