@@ -8,7 +8,7 @@ import { invalidInput, invoke } from '../invoke.js';
 
 const GATEWAY = 'http://gateway.test:8080';
 const AUTH = 'Bearer s3cret';
-const config = loadConfig({ GATEWAY_URL: GATEWAY, HELM_TIMEOUT_SECONDS: '5' });
+const config = loadConfig({ GATEWAY_URL: GATEWAY, HELM_TIMEOUT_SECONDS: '5', PORT_RANGE: '20000-30000' });
 
 const call = (body: unknown, { method = 'POST', path = '/' } = {}) =>
   invoke({ handler, config, method, path, headers: { authorization: AUTH, 'x-call-id': 'c-1' }, body, callId: 'c-1' });
@@ -108,6 +108,23 @@ describe('deploy-and-expose', () => {
         created: true,
         endpoints: [{ ip: '203.0.113.10', port: 24000, protocol: 'tcp', serviceName: 'r1', servicePort: 1883 }],
       },
+    });
+  });
+
+  test('an expose.port outside PORT_RANGE or reserved is refused (403) before anything is installed', async () => {
+    // No sibling is mocked: nock refuses any call, so reaching helm would fail differently.
+    expect(await call({ chartName: 'iot-gateway', expose: { port: 31000 } })).toEqual({
+      status: 403,
+      body: {
+        error: {
+          code: 'FORBIDDEN_BY_POLICY',
+          message: 'Port 31000 is outside the allowed range 20000-30000',
+          details: { rule: 'port-range', range: { from: 20000, to: 30000 } },
+        },
+      },
+    });
+    expect((await call({ chartName: 'iot-gateway', expose: { port: 443 } })).body).toMatchObject({
+      error: { code: 'FORBIDDEN_BY_POLICY', details: { rule: 'port-reserved' } },
     });
   });
 

@@ -34,7 +34,7 @@ import {
   type ReleaseSummary,
   type RevisionSummary,
 } from './release.js';
-import { chartLocation, refreshRepo, resolveChart, type ChartSource, type ResolvedChart } from './repo.js';
+import { chartLocation, checkCredentials, refreshRepo, resolveChart, type ChartSource, type ResolvedChart } from './repo.js';
 import { parseJsonOutput, runHelm } from './run.js';
 import { helmSettings, type HelmSettings } from './settings.js';
 import { requestValues, withValuesFile, type Scalar, type Values } from './values.js';
@@ -224,6 +224,7 @@ export async function installRelease(req: InstallRequest, ctx: OperationContext)
         );
       }
     });
+  await checkCredentials(req, ctx.config);
   if (req.releaseName === undefined) return run();
   return withTryLock(releaseLockKey(p.namespace, req.releaseName), run);
 }
@@ -232,6 +233,7 @@ export async function installRelease(req: InstallRequest, ctx: OperationContext)
 export async function upgradeRelease(req: UpgradeRequest, ctx: OperationContext): Promise<InstallResult> {
   const p = prepare(req, ctx);
   const releaseName = assertReleaseName(req.releaseName);
+  await checkCredentials(req, ctx.config);
   return withTryLock(releaseLockKey(p.namespace, releaseName), () =>
     deploy(req, p, ctx, async ({ common, helm }) => {
       const rel = await helm(upgradeArgs({ ...common, releaseName, install: req.install, reuseValues: req.reuseValues }));

@@ -114,6 +114,11 @@ interface RepoState {
 
 const repos = new Map<string, RepoState>();
 
+/** Refuses an unusable repoCredentialsSecret before any lock is taken or helm is started. */
+export async function checkCredentials(source: { repoCredentialsSecret?: string }, config: RuntimeConfig): Promise<void> {
+  if (source.repoCredentialsSecret !== undefined) await readCredentials(config, source.repoCredentialsSecret);
+}
+
 async function readCredentials(config: RuntimeConfig, secret: string): Promise<{ username: string; password: string }> {
   const name = assertSecretName(secret);
   const unusable = () =>

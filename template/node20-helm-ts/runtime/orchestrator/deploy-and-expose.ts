@@ -19,7 +19,9 @@
 // exists; undeploy removes it. A duplicate delivery running at the same moment as a failing one
 // may see its release removed under it: compensation favours leaving no orphaned ports.
 import type { Logger } from 'pino';
+import type { RuntimeConfig } from '../config.js';
 import { FunctionError } from '../errors.js';
+import { checkPort } from '../policy.js';
 import { durationToMs } from './duration.js';
 import { selectTargets } from './select-targets.js';
 import type { SiblingClient } from './sibling-client.js';
@@ -38,6 +40,14 @@ export type DeployAndExposeOptions = OrchestrationOptions<DeployAndExposeInput>;
 /** Room for helm's own start-up, chart download and the answer, beyond the helm timeout. */
 const HELM_CALL_MARGIN_MS = 30_000;
 const RULE_CALL_TIMEOUT_MS = 30_000;
+
+/**
+ * A requested external port outside the range (or reserved by the controller) is refused before
+ * anything is installed, instead of installing and then rolling back when ingress-rule refuses it.
+ */
+export function checkExposePolicy(input: DeployAndExposeInput, config: RuntimeConfig): void {
+  if (input.expose?.port !== undefined) checkPort(input.expose.port, config.portRange);
+}
 
 export function helmCallTimeoutMs(timeout: unknown, helmTimeoutSeconds: number): number {
   return (durationToMs(timeout) ?? helmTimeoutSeconds * 1000) + HELM_CALL_MARGIN_MS;
