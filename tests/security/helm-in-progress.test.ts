@@ -85,7 +85,7 @@ describe('a release stuck with an operation in progress', () => {
     cluster.faults.delay({ resource: 'deployments', verb: 'patch', namespace: NAMESPACE, ms: 5000, times: 1 });
     const home = path.join(scratch, 'killed-helm');
     const upgrade = execa(resolveHelmBinary({}), ['upgrade', `--namespace=${NAMESPACE}`, '--timeout=60s', '--', 'stuck', writeChart(scratch, CHART)], {
-      env: { KUBECONFIG: cluster.kubeconfigPath, HELM_CACHE_HOME: `${home}/cache`, HELM_CONFIG_HOME: `${home}/config`, HELM_DATA_HOME: `${home}/data` },
+      env: { KUBECONFIG: cluster.kubeconfigPath, HOME: home, HELM_CACHE_HOME: `${home}/cache`, HELM_CONFIG_HOME: `${home}/config`, HELM_DATA_HOME: `${home}/data` },
       extendEnv: false,
       reject: false,
     });

@@ -82,6 +82,8 @@ function helm(args: string[], options: { reject?: boolean } = {}) {
     reject: options.reject ?? true,
     env: {
       KUBECONFIG: cluster.kubeconfigPath,
+      // helm keeps its discovery cache under $HOME/.kube: keep it out of the working directory.
+      HOME: home,
       HELM_CACHE_HOME: join(home, 'cache'),
       HELM_CONFIG_HOME: join(home, 'config'),
       HELM_DATA_HOME: join(home, 'data'),
