@@ -5,7 +5,7 @@
  * (optionally `resource/subresource`), namespace and name; an omitted field matches anything.
  */
 import type { RequestInfo } from './requests.js';
-import { ApiError, failure, reasonForCode } from './status.js';
+import { ApiError, conflict, failure, reasonForCode } from './status.js';
 
 export interface FaultMatch {
   verb?: string | string[];
@@ -144,15 +144,7 @@ export class Faults {
         rule.name === request.name
       ) {
         rule.remaining--;
-        const qualified = request.group ? `${request.resource}.${request.group}` : request.resource;
-        decision.error = new ApiError(
-          failure({
-            code: 409,
-            message: `Operation cannot be fulfilled on ${qualified} "${request.name}": the object has been modified; please apply your changes to the latest version and try again`,
-            reason: 'Conflict',
-            details: { name: request.name, ...(request.group ? { group: request.group } : {}), kind: request.resource },
-          }),
-        );
+        decision.error = conflict({ group: request.group, resource: request.resource, name: rule.name });
       }
     }
     this.rules = this.rules.filter((r) => r.remaining > 0);

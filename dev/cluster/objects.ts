@@ -6,12 +6,12 @@
  * Both the HTTP layer and the test-facing store use this, so objects written either way behave alike.
  */
 import { randomUUID } from 'node:crypto';
-import { applyPatch, PatchTestFailedError } from './patch.js';
+import { applyPatch } from './patch.js';
 import { serverSideApply } from './apply.js';
 import type { Controllers } from './controllers.js';
 import { apiVersionOf, splitApiVersion, type ResourceRegistry, type ResourceType } from './resources.js';
 import { parseFieldSelector, parseLabelSelector } from './selectors.js';
-import { alreadyExists, ApiError, badRequest, conflict, failure, notFound, success } from './status.js';
+import { alreadyExists, ApiError, badRequest, conflict, failure, methodNotAllowed, notFound, success } from './status.js';
 import type { KubeObject, Store } from './store.js';
 import { validateObject, validateUpdate } from './validation.js';
 
@@ -173,7 +173,7 @@ export class ObjectApi {
 
   create(target: Target, body: unknown, options: WriteOptions = {}): WriteResult {
     const { type, version } = target;
-    if (target.subresource) throw new ApiError(failure({ code: 405, message: 'the server does not allow this method on the requested resource', reason: 'MethodNotAllowed', details: {} }));
+    if (target.subresource) throw methodNotAllowed();
     const object = this.normalize(target, body);
     const meta = object.metadata;
     if (meta.resourceVersion) throw badRequest('resourceVersion should not be set on objects to be created');
@@ -284,10 +284,7 @@ export class ObjectApi {
     try {
       patched = applyPatch({ current: present(type, version, existing), patch, type: kind });
     } catch (error) {
-      if (error instanceof PatchTestFailedError) {
-        throw new ApiError(failure({ code: 422, message: error.message, reason: 'Invalid', details: {} }));
-      }
-      if (error instanceof ApiError) throw error;
+      // A failed `test` operation and a patch that does not apply are both 422 Invalid.
       throw new ApiError(failure({ code: 422, message: (error as Error).message, reason: 'Invalid', details: {} }));
     }
     return this.update(target, patched, options);
@@ -343,7 +340,7 @@ export class ObjectApi {
     for (const object of this.store.list(type, target.namespace)) {
       if (!labels(object.metadata.labels ?? {}) || !fields(object)) continue;
       const result = this.delete({ ...target, namespace: object.metadata.namespace, name: object.metadata.name }, options, write);
-      items.push(present(type, version, result.body.kind === 'Status' ? object : (result.body as KubeObject)));
+      items.push(result.body.kind === 'Status' ? present(type, version, object) : (result.body as KubeObject));
     }
     return {
       code: 200,
@@ -412,9 +409,8 @@ export class ObjectApi {
   private remove(type: ResourceType, object: KubeObject, orphan = false): KubeObject {
     const gone = this.store.remove(type, object.metadata.namespace, object.metadata.name!) ?? object;
     if (type.group === 'apiextensions.k8s.io' && type.resource === 'customresourcedefinitions') {
-      const defined = this.registry.all().find((t) => t.custom && t.group === object.spec?.group && t.resource === object.spec?.names?.plural);
+      const defined = this.registry.unregisterCrd(object);
       if (defined) this.store.dropType(defined);
-      this.registry.unregisterCrd(object);
     }
     if (!orphan && object.metadata.uid) this.collectDependents(object.metadata.uid);
     return gone;

@@ -195,11 +195,12 @@ export class ResourceRegistry {
     return type;
   }
 
-  unregisterCrd(crd: Record<string, any>): void {
+  /** Removes the type a CustomResourceDefinition defined and returns it (undefined when there was none). */
+  unregisterCrd(crd: Record<string, any>): ResourceType | undefined {
     const group = crd.spec?.group;
     const plural = crd.spec?.names?.plural;
     const index = this.types.findIndex((t) => t.custom && t.group === group && t.resource === plural);
-    if (index >= 0) this.types.splice(index, 1);
+    return index >= 0 ? this.types.splice(index, 1)[0] : undefined;
   }
 }
 

@@ -223,6 +223,10 @@ function parseDryRun(query: URLSearchParams): boolean {
   return values.length > 0;
 }
 
+function selectorsOf(query: URLSearchParams): { labelSelector?: string; fieldSelector?: string } {
+  return { labelSelector: query.get('labelSelector') ?? undefined, fieldSelector: query.get('fieldSelector') ?? undefined };
+}
+
 function optionalInt(query: URLSearchParams, key: string): number | undefined {
   const value = query.get(key);
   if (value === null || value === '') return undefined;
@@ -381,8 +385,7 @@ async function handle(context: ServerContext, request: IncomingMessage, response
         result = {
           code: 200,
           body: objects.list(target, {
-            labelSelector: query.get('labelSelector') ?? undefined,
-            fieldSelector: query.get('fieldSelector') ?? undefined,
+            ...selectorsOf(query),
             limit: optionalInt(query, 'limit'),
             continue: query.get('continue') ?? undefined,
           }),
@@ -394,8 +397,7 @@ async function handle(context: ServerContext, request: IncomingMessage, response
           target,
           response,
           watch: {
-            labelSelector: query.get('labelSelector') ?? undefined,
-            fieldSelector: query.get('fieldSelector') ?? undefined,
+            ...selectorsOf(query),
             resourceVersion: query.get('resourceVersion') ?? undefined,
             timeoutSeconds: optionalInt(query, 'timeoutSeconds'),
             allowWatchBookmarks: query.get('allowWatchBookmarks') === 'true',
@@ -435,12 +437,7 @@ async function handle(context: ServerContext, request: IncomingMessage, response
         result =
           info.verb === 'delete'
             ? objects.delete(target, { propagationPolicy, preconditions: options?.preconditions }, deleteWrite)
-            : objects.deleteCollection(
-                target,
-                { labelSelector: query.get('labelSelector') ?? undefined, fieldSelector: query.get('fieldSelector') ?? undefined },
-                { propagationPolicy },
-                deleteWrite,
-              );
+            : objects.deleteCollection(target, selectorsOf(query), { propagationPolicy }, deleteWrite);
         break;
       }
       default:
