@@ -14,6 +14,7 @@ import {
   upgradeRelease,
   type HistoryRequest,
   type InstallRequest,
+  type InstallResult,
   type ListRequest,
   type OperationContext,
   type RollbackRequest,
@@ -23,7 +24,6 @@ import {
 } from '#runtime/helm/operations.js';
 import { parseTimeout } from '#runtime/helm/args.js';
 import { chartLocation } from '#runtime/helm/repo.js';
-import { helmSettings } from '#runtime/helm/settings.js';
 import { checkChartName, checkNamespace, checkRepoUrl } from '#runtime/policy.js';
 import type { FunctionContext, FunctionHandler, FunctionRequest, FunctionResponse } from '#runtime/types.js';
 import { compileValidator } from '#runtime/validate.js';
@@ -72,7 +72,7 @@ function checkReleasePolicy(body: { namespace?: string }, ctx: FunctionContext):
 function checkChartPolicy(body: InstallRequest, ctx: FunctionContext): void {
   checkReleasePolicy(body, ctx);
   checkChartName(body.chartName, ctx.config.policy);
-  checkRepoUrl(chartLocation(body, helmSettings()).url, ctx.config.policy);
+  checkRepoUrl(chartLocation(body).url, ctx.config.policy);
 }
 
 /** GET routes take their fields from the query string; numbers and booleans are read as such. */
@@ -95,22 +95,25 @@ function input(req: FunctionRequest, methods: string[]): unknown {
 
 type Route = (req: FunctionRequest, ctx: FunctionContext, op: OperationContext) => Promise<FunctionResponse>;
 
-const install: Route = async (req, ctx, op) => {
-  const body = normalize<InstallRequest>(validate.install(input(req, ['POST'])));
-  checkChartPolicy(body, ctx);
-  const result = await installRelease(body, op);
-  return { status: result.created ? 201 : 200, body: result };
-};
+/** install and upgrade: 201 when a release was created, else 200. */
+function deployRoute<T extends InstallRequest>(
+  check: (body: unknown) => Body<T>,
+  deploy: (body: T, op: OperationContext) => Promise<InstallResult>,
+): Route {
+  return async (req, ctx, op) => {
+    const body = normalize<T>(check(input(req, ['POST'])));
+    checkChartPolicy(body, ctx);
+    const result = await deploy(body, op);
+    return { status: result.created ? 201 : 200, body: result };
+  };
+}
+
+const install = deployRoute(validate.install, installRelease);
 
 const routes: Record<string, Route> = {
   '/': install,
   '/install': install,
-  '/upgrade': async (req, ctx, op) => {
-    const body = normalize<UpgradeRequest>(validate.upgrade(input(req, ['POST'])));
-    checkChartPolicy(body, ctx);
-    const result = await upgradeRelease(body, op);
-    return { status: result.created ? 201 : 200, body: result };
-  },
+  '/upgrade': deployRoute(validate.upgrade, upgradeRelease),
   '/uninstall': async (req, ctx, op) => {
     const body = normalize<UninstallRequest>(validate.uninstall(input(req, ['POST', 'DELETE'])));
     checkReleasePolicy(body, ctx);

@@ -60,7 +60,6 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   });
 }
 
-/** Empty or blank bodies are `undefined`; anything else must be one JSON document. */
 /** Deepest nesting of arrays/objects accepted in a body: chart values are far shallower, and the
  * recursive code downstream (schema validation, values merging, JSON.stringify) must not overflow. */
 export const MAX_JSON_DEPTH = 64;
@@ -77,6 +76,7 @@ function exceedsDepth(value: unknown, limit: number): boolean {
   return false;
 }
 
+/** Empty or blank bodies are `undefined`; anything else must be one JSON document. */
 export function parseJsonBody(raw: Buffer): unknown {
   let text = raw.toString('utf8');
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);

@@ -183,13 +183,9 @@ export function createRequestListener(options: RequestListenerOptions): (req: In
         throw new FunctionError('UNSUPPORTED_MEDIA_TYPE', 'Compressed request bodies are not supported');
       }
       const credentials = { authorization: req.headers.authorization, signature: req.headers['x-hub-signature-256'] as string | undefined };
-      let raw: Buffer | undefined;
-      if (auth.enabled && auth.needsBody(credentials)) {
-        raw = await readBody(req, config.maxBodyBytes);
-        await auth.verify(credentials, { rawBody: raw, log });
-      } else if (auth.enabled) {
-        await auth.verify(credentials, { log });
-      }
+      // A signature can only be checked against the whole body; a token is checked before reading it.
+      let raw = auth.needsBody(credentials) ? await readBody(req, config.maxBodyBytes) : undefined;
+      await auth.verify(credentials, { rawBody: raw, log });
       raw ??= await readBody(req, config.maxBodyBytes);
 
       const request: FunctionRequest = { method, path, query, headers: headersOf(req), body: parseJsonBody(raw) };

@@ -71,7 +71,8 @@ export function helmErrorText(stderr: string, secrets: readonly string[] = []): 
 }
 
 export function classifyHelmError(text: string, failure: Omit<HelmFailure, 'stderr'> = {}): ErrorCode {
-  const rule = RULES.find((r) => r.test(text, { ...failure, stderr: text }));
+  const withText = { ...failure, stderr: text };
+  const rule = RULES.find((r) => r.test(text, withText));
   return rule?.code ?? 'HELM_FAILED';
 }
 

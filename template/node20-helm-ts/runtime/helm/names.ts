@@ -1,12 +1,7 @@
 // Name rules checked again right before helm runs, whatever the request schema already checked:
 // a value that reaches helm's argv must never be readable as a flag or a path.
 import { FunctionError } from '../errors.js';
-import { DNS1123_LABEL_PATTERN } from '../names.js';
-
-/** DNS-1123 label; helm additionally caps release names at 53 characters. */
-export const DNS_LABEL = new RegExp(DNS1123_LABEL_PATTERN);
-export const RELEASE_NAME_MAX = 53;
-export const NAMESPACE_MAX = 63;
+import { isValidName, NAME_RULES } from '../names.js';
 
 /** A chart in a repository (`repo/chart`) or a bare chart name resolved against a given repository. */
 export const REPO_CHART = /^([A-Za-z0-9][A-Za-z0-9._-]{0,62})\/([A-Za-z0-9][A-Za-z0-9._-]{0,127})$/;
@@ -33,16 +28,18 @@ function common(field: string, value: unknown, max: number): string {
   return value;
 }
 
-export function assertReleaseName(value: unknown, field = 'releaseName'): string {
-  const v = common(field, value, RELEASE_NAME_MAX);
-  if (!DNS_LABEL.test(v)) invalid(field, 'must be a DNS-1123 label (lower case letters, digits and "-")');
+function dnsLabel(kind: 'release' | 'namespace', field: string, value: unknown): string {
+  const v = common(field, value, NAME_RULES[kind].maxLength);
+  if (!isValidName(kind, v)) invalid(field, 'must be a DNS-1123 label (lower case letters, digits and "-")');
   return v;
 }
 
+export function assertReleaseName(value: unknown, field = 'releaseName'): string {
+  return dnsLabel('release', field, value);
+}
+
 export function assertNamespace(value: unknown, field = 'namespace'): string {
-  const v = common(field, value, NAMESPACE_MAX);
-  if (!DNS_LABEL.test(v)) invalid(field, 'must be a DNS-1123 label (lower case letters, digits and "-")');
-  return v;
+  return dnsLabel('namespace', field, value);
 }
 
 /** Chart references helm receives: `repo/chart`, a bare chart name, or an oci:// reference. */

@@ -85,6 +85,15 @@ export interface ReleaseRequest {
 
 const isCode = (err: unknown, code: string): err is FunctionError => err instanceof FunctionError && err.code === code;
 
+/** Runs helm with the call's config, signal and logger. */
+const callHelm = (ctx: OperationContext, args: string[], extra: { chartRef?: string; timeoutSeconds?: number } = {}) =>
+  runHelm({ args, ...extra, config: ctx.config, signal: ctx.signal, log: ctx.log });
+
+/** The checked release name and namespace (default "default") of a request. */
+function releaseRef(req: ReleaseRequest): Required<ReleaseRequest> {
+  return { releaseName: assertReleaseName(req.releaseName), namespace: assertNamespace(req.namespace ?? DEFAULT_NAMESPACE) };
+}
+
 function installResult(rel: HelmRelease, created: boolean): InstallResult {
   const { services, ...info } = releaseInfo(rel);
   return { ...info, created, services };
@@ -140,8 +149,7 @@ interface HelmMetadata {
 
 /** `helm status -o json` leaves out the chart; `helm get metadata` has its name and versions. */
 async function getRelease(ref: Required<ReleaseRequest> & { revision?: number }, ctx: OperationContext): Promise<HelmRelease> {
-  const run = (args: string[]) => runHelm({ args, config: ctx.config, signal: ctx.signal, log: ctx.log });
-  const [status, metadata] = await Promise.all([run(statusArgs(ref)), run(getMetadataArgs(ref))]);
+  const [status, metadata] = await Promise.all([callHelm(ctx, statusArgs(ref)), callHelm(ctx, getMetadataArgs(ref))]);
   const rel = parseJsonOutput<HelmRelease>(status.stdout);
   const meta = parseJsonOutput<HelmMetadata>(metadata.stdout);
   return { ...rel, chart: { metadata: { name: meta.chart, version: meta.version, appVersion: meta.appVersion } } };
@@ -197,7 +205,7 @@ function deploy<T>(req: DeployRequest, p: Prepared, ctx: OperationContext, run: 
           createNamespace: ctx.config.createNamespace,
         },
         helm: async (args) => {
-          const out = await runHelm({ args, chartRef: chart.ref, timeoutSeconds: p.timeoutSeconds, config: ctx.config, signal: ctx.signal, log: ctx.log });
+          const out = await callHelm(ctx, args, { chartRef: chart.ref, timeoutSeconds: p.timeoutSeconds });
           return parseJsonOutput<HelmRelease>(out.stdout);
         },
       }),
@@ -255,17 +263,12 @@ export interface UninstallResult {
 }
 
 export async function uninstallRelease(req: UninstallRequest, ctx: OperationContext): Promise<UninstallResult> {
-  const releaseName = assertReleaseName(req.releaseName);
-  const namespace = assertNamespace(req.namespace ?? DEFAULT_NAMESPACE);
-  const args = uninstallArgs({
-    releaseName,
-    namespace,
-    timeoutSeconds: req.timeout ?? ctx.config.helmTimeoutSeconds,
-    wait: waitStrategy(req.wait),
-  });
+  const { releaseName, namespace } = releaseRef(req);
+  const timeoutSeconds = req.timeout ?? ctx.config.helmTimeoutSeconds;
+  const args = uninstallArgs({ releaseName, namespace, timeoutSeconds, wait: waitStrategy(req.wait) });
   return withTryLock(releaseLockKey(namespace, releaseName), async () => {
     try {
-      await runHelm({ args, timeoutSeconds: req.timeout ?? ctx.config.helmTimeoutSeconds, config: ctx.config, signal: ctx.signal, log: ctx.log });
+      await callHelm(ctx, args, { timeoutSeconds });
       return { releaseName, namespace, uninstalled: true };
     } catch (err) {
       if (isCode(err, 'RELEASE_NOT_FOUND')) return { releaseName, namespace, uninstalled: false };
@@ -284,7 +287,7 @@ export interface ListRequest {
 
 export async function listReleases(req: ListRequest, ctx: OperationContext): Promise<{ releases: ReleaseSummary[] }> {
   const args = listArgs({ ...req, namespace: req.allNamespaces ? undefined : (req.namespace ?? DEFAULT_NAMESPACE) });
-  const out = await runHelm({ args, config: ctx.config, signal: ctx.signal, log: ctx.log });
+  const out = await callHelm(ctx, args);
   const rows = parseJsonOutput<HelmListRow[] | null>(out.stdout) ?? [];
   return { releases: rows.map(releaseSummary) };
 }
@@ -294,9 +297,7 @@ export interface StatusRequest extends ReleaseRequest {
 }
 
 export async function getReleaseStatus(req: StatusRequest, ctx: OperationContext): Promise<ReleaseStatus> {
-  const releaseName = assertReleaseName(req.releaseName);
-  const namespace = assertNamespace(req.namespace ?? DEFAULT_NAMESPACE);
-  return releaseStatus(await getRelease({ releaseName, namespace, revision: req.revision }, ctx));
+  return releaseStatus(await getRelease({ ...releaseRef(req), revision: req.revision }, ctx));
 }
 
 export interface HistoryRequest extends ReleaseRequest {
@@ -310,9 +311,8 @@ export interface HistoryResult {
 }
 
 export async function getReleaseHistory(req: HistoryRequest, ctx: OperationContext): Promise<HistoryResult> {
-  const releaseName = assertReleaseName(req.releaseName);
-  const namespace = assertNamespace(req.namespace ?? DEFAULT_NAMESPACE);
-  const out = await runHelm({ args: historyArgs({ releaseName, namespace, max: req.max }), config: ctx.config, signal: ctx.signal, log: ctx.log });
+  const { releaseName, namespace } = releaseRef(req);
+  const out = await callHelm(ctx, historyArgs({ releaseName, namespace, max: req.max }));
   const rows = parseJsonOutput<HelmHistoryRow[] | null>(out.stdout) ?? [];
   return { releaseName, namespace, revisions: rows.map(revisionSummary) };
 }
@@ -326,12 +326,11 @@ export interface RollbackRequest extends ReleaseRequest {
 
 /** helm rollback, then the release's new status (rollback has no JSON output). */
 export async function rollbackRelease(req: RollbackRequest, ctx: OperationContext): Promise<ReleaseStatus> {
-  const releaseName = assertReleaseName(req.releaseName);
-  const namespace = assertNamespace(req.namespace ?? DEFAULT_NAMESPACE);
+  const { releaseName, namespace } = releaseRef(req);
   const timeoutSeconds = req.timeout ?? ctx.config.helmTimeoutSeconds;
   const args = rollbackArgs({ releaseName, namespace, revision: req.revision, timeoutSeconds, wait: waitStrategy(req.wait) });
   return withTryLock(releaseLockKey(namespace, releaseName), async () => {
-    await runHelm({ args, timeoutSeconds, config: ctx.config, signal: ctx.signal, log: ctx.log });
+    await callHelm(ctx, args, { timeoutSeconds });
     return releaseStatus(await getRelease({ releaseName, namespace }, ctx));
   });
 }

@@ -159,16 +159,21 @@ async function updateRepo(repo: ChartRepo, ctx: RepoContext): Promise<void> {
   });
 }
 
-/** Makes sure the repository is added and its index is younger than the TTL. */
-export async function ensureRepo(repo: ChartRepo, ctx: RepoContext): Promise<void> {
-  const ttl = (ctx.settings ?? helmSettings()).indexTtlMs;
+/** Adds the repository, or updates its index, unless `fresh` says the last fetch is good enough. */
+async function fetchIndex(repo: ChartRepo, ctx: RepoContext, fresh: (state: RepoState) => boolean): Promise<void> {
   await withMutex(`repo:${repo.name}`, async () => {
     const state = repos.get(repo.name);
-    if (state && Date.now() - state.fetchedAt < ttl) return;
+    if (state && fresh(state)) return;
     if (state) await updateRepo(repo, ctx);
     else await addRepo(repo, ctx);
     repos.set(repo.name, { fetchedAt: Date.now() });
   });
+}
+
+/** Makes sure the repository is added and its index is younger than the TTL. */
+export async function ensureRepo(repo: ChartRepo, ctx: RepoContext): Promise<void> {
+  const ttl = (ctx.settings ?? helmSettings()).indexTtlMs;
+  await fetchIndex(repo, ctx, (state) => Date.now() - state.fetchedAt < ttl);
 }
 
 /**
@@ -176,13 +181,7 @@ export async function ensureRepo(repo: ChartRepo, ctx: RepoContext): Promise<voi
  * while this one was failing on the older index).
  */
 export async function refreshRepo(repo: ChartRepo, since: number, ctx: RepoContext): Promise<void> {
-  await withMutex(`repo:${repo.name}`, async () => {
-    const state = repos.get(repo.name);
-    if (state && state.fetchedAt > since) return;
-    if (state) await updateRepo(repo, ctx);
-    else await addRepo(repo, ctx);
-    repos.set(repo.name, { fetchedAt: Date.now() });
-  });
+  await fetchIndex(repo, ctx, (state) => state.fetchedAt > since);
 }
 
 /** Resolves a request's chart to what helm installs, adding its repository first when needed. */
