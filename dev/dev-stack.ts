@@ -4,6 +4,7 @@
 import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { loadConfig } from '#runtime/config.js';
 import { startChartRepo, type ChartRepo, type ChartSpec } from './chart-repo.js';
 import { startCluster, type Cluster, type StartClusterOptions } from './cluster/index.js';
 import { startGateway, type Gateway } from './gateway.js';
@@ -54,7 +55,8 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
       for (const step of cleanups.reverse()) await step();
     })());
   try {
-    const ingressNamespace = env.LoadBalancerNamespace || env.LOAD_BALANCER_NAMESPACE || INGRESS_DEFAULTS.namespace;
+    const config = loadConfig(env);
+    const ingressNamespace = config.loadBalancerNamespace;
     let kubeconfig = externalKubeconfig(env);
     let cluster: Cluster | undefined;
     let kubeconfigs: KubeconfigSet | undefined;
@@ -64,9 +66,9 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
         seed: [
           ...ingressControllerObjects({
             namespace: ingressNamespace,
-            label: env.IngressLabel || env.INGRESS_LABEL || INGRESS_DEFAULTS.label,
-            tcpConfigMap: env.TCP_SERVICES_CONFIGMAP || INGRESS_DEFAULTS.tcpConfigMap,
-            udpConfigMap: env.UDP_SERVICES_CONFIGMAP || INGRESS_DEFAULTS.udpConfigMap,
+            label: config.ingressLabel,
+            tcpConfigMap: config.tcpServicesConfigMap,
+            udpConfigMap: config.udpServicesConfigMap,
           }),
           ...(options.cluster?.seed ?? []),
         ],

@@ -1,26 +1,17 @@
 // Kubeconfigs for an emulated cluster, one per identity: the emulator takes the bearer token as the
 // user name, so a token `system:serviceaccount:<ns>:<name>` makes every request of a function
 // arrive as that ServiceAccount (what its `authorize` hook then judges).
-// The emulator speaks plain HTTP on loopback; client-node refuses http:// servers unless TLS
-// verification is marked as skipped, hence insecure-skip-tls-verify.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { stringify } from 'yaml';
+import { kubeconfigYaml } from './cluster/kubeconfig.js';
 
 export function serviceAccountUser(namespace: string, name: string): string {
   return `system:serviceaccount:${namespace}:${name}`;
 }
 
 export function kubeconfigFor({ server, token, namespace = 'default' }: { server: string; token: string; namespace?: string }): string {
-  return stringify({
-    apiVersion: 'v1',
-    kind: 'Config',
-    clusters: [{ name: 'emulator', cluster: { server, 'insecure-skip-tls-verify': true } }],
-    users: [{ name: 'user', user: { token } }],
-    contexts: [{ name: 'emulator', context: { cluster: 'emulator', user: 'user', namespace } }],
-    'current-context': 'emulator',
-  });
+  return kubeconfigYaml({ server, token, namespace });
 }
 
 export interface KubeconfigSet {

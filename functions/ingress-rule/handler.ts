@@ -52,7 +52,7 @@ export const handler: FunctionHandler = async (req, ctx) => {
       only(req, 'POST');
       const input = validateCreate(req.body === undefined ? {} : req.body);
       checkNamespace(input.namespace, ctx.config.policy);
-      if (input.port !== undefined) checkPort(input.port, ctx.config.portRange);
+      // The port range is checked by the claim itself, before any Kubernetes call.
       const claimed = await ingress.claim(input);
       return {
         status: claimed.created ? 201 : 200,

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { ApiException, CoreV1Api, KubeConfig, Observable, type ConfigurationOptions, type ObservableMiddleware } from '@kubernetes/client-node';
 import type { RuntimeConfig } from './config.js';
 import { FunctionError } from './errors.js';
+import { backoffDelay, sleep } from './orchestrator/backoff.js';
 
 /**
  * config.kubeconfig when set (a path, or several joined like $KUBECONFIG; the first file's context
@@ -209,21 +210,6 @@ export function toKubeError(err: unknown, operation: string | undefined, attempt
   );
 }
 
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal?.reason);
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
-}
-
 /** client-node options that attach `signal` to the underlying fetch. */
 export function signalOptions(signal: AbortSignal): ConfigurationOptions {
   // The object-parameter API (CoreV1Api) hands options straight to the observable API, so the
@@ -281,7 +267,7 @@ export async function withRetry<T>(fn: (attempt: Attempt) => Promise<T>, opts: R
     } catch (err) {
       if (opts.signal?.aborted) throw cancelled(opts.operation, attempt);
       if (attempt >= attempts || !isRetryable(err)) throw toKubeError(err, opts.operation, attempt);
-      const backoff = o.random() * Math.min(o.maxDelayMs, o.baseDelayMs * 2 ** (attempt - 1));
+      const backoff = backoffDelay(attempt - 1, o);
       const hinted = retryAfterMs(err);
       const delay = hinted === undefined ? backoff : Math.min(Math.max(backoff, hinted), o.maxRetryAfterMs);
       try {

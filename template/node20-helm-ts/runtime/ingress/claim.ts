@@ -92,8 +92,9 @@ export function chooseController({
     target &&
     candidates.find(({ data }) => (port !== undefined ? ownedBy(data[String(port)], target) : findTarget(data, target) !== undefined));
   if (same) return same.controller;
+  const used = new Map(candidates.map((c) => [c, entriesOf(c.data).length]));
   const byUse = [...candidates].sort(
-    (a, b) => entriesOf(a.data).length - entriesOf(b.data).length || a.controller.service.name.localeCompare(b.controller.service.name),
+    (a, b) => used.get(a)! - used.get(b)! || a.controller.service.name.localeCompare(b.controller.service.name),
   );
   const usable = byUse.find(({ controller, data }) =>
     port === undefined

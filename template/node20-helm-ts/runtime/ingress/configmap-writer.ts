@@ -9,6 +9,7 @@
 import type { V1ConfigMap } from '@kubernetes/client-node';
 import { FunctionError } from '../errors.js';
 import { isAlreadyExists, isConflict } from '../kube.js';
+import { backoffDelay, sleep } from '../orchestrator/backoff.js';
 import type { IngressKube, ObjectRef } from './kube-api.js';
 
 /**
@@ -39,7 +40,6 @@ interface Item {
 }
 
 const key = (ref: ObjectRef) => `${ref.namespace}/${ref.name}`;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function sameData(a: Record<string, string>, b: Record<string, string>): boolean {
   const ka = Object.keys(a);
@@ -108,7 +108,7 @@ async function runRounds(kube: IngressKube, ref: ObjectRef, items: Item[], more:
         for (const item of items) item.reject(conflict);
         return;
       }
-      await sleep(cas.random() * Math.min(cas.maxDelayMs, cas.baseDelayMs * 2 ** (round - 1)));
+      await sleep(backoffDelay(round - 1, cas));
     }
   }
 }

@@ -69,6 +69,6 @@ export async function repair(deps: IngressDeps, { dryRun = true }: { dryRun?: bo
   return {
     dryRun,
     removed: removed.sort(compareRules),
-    fixed: fixed.sort((a, b) => a.ip.localeCompare(b.ip) || a.protocol.localeCompare(b.protocol) || a.port - b.port),
+    fixed: fixed.sort(compareRules),
   };
 }

@@ -5,7 +5,7 @@ import { selectControllers, type Controller } from './controllers.js';
 import type { IngressDeps } from './deps.js';
 import { entriesOf, lowestFreePort, PROTOCOLS, sameTarget, type Protocol, type Rule, type Target } from './entries.js';
 
-export function compareRules(a: Rule, b: Rule): number {
+export function compareRules(a: Pick<Rule, 'ip' | 'protocol' | 'port'>, b: Pick<Rule, 'ip' | 'protocol' | 'port'>): number {
   return a.ip.localeCompare(b.ip) || a.protocol.localeCompare(b.protocol) || a.port - b.port;
 }
 

@@ -6,6 +6,7 @@
 // port another replica just opened is never removed by mistake.
 import { FunctionError } from '../errors.js';
 import { isConflict } from '../kube.js';
+import { backoffDelay, sleep } from '../orchestrator/backoff.js';
 import { DEFAULT_CAS, type CasOptions } from './configmap-writer.js';
 import type { Controller } from './controllers.js';
 import type { Protocol } from './entries.js';
@@ -19,8 +20,6 @@ export interface ServiceSync {
    */
   sync(controller: Controller, protocols: readonly Protocol[]): Promise<PortChange[]>;
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export async function reconcileService({
   kube,
@@ -64,7 +63,7 @@ export async function reconcileService({
           attempts: round,
         });
       }
-      await sleep(o.random() * Math.min(o.maxDelayMs, o.baseDelayMs * 2 ** (round - 1)));
+      await sleep(backoffDelay(round - 1, o));
     }
   }
 }

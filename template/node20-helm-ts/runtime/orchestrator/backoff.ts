@@ -1,5 +1,6 @@
-// Delays between retries of a sibling call: "full jitter" (a uniformly random delay in
-// [0, min(max, base * 2^attempt)]), so duplicate deliveries that collide do not retry in lockstep.
+// Delays between retries (sibling calls, Kubernetes API calls, CAS rounds): "full jitter" (a
+// uniformly random delay in [0, min(max, base * 2^attempt)]), so callers that collide do not retry
+// in lockstep.
 
 export interface BackoffOptions {
   baseDelayMs: number;

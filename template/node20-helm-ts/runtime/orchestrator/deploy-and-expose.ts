@@ -39,7 +39,7 @@ export type DeployAndExposeOptions = OrchestrationOptions<DeployAndExposeInput>;
 
 /** Room for helm's own start-up, chart download and the answer, beyond the helm timeout. */
 const HELM_CALL_MARGIN_MS = 30_000;
-const RULE_CALL_TIMEOUT_MS = 30_000;
+export const RULE_CALL_TIMEOUT_MS = 30_000;
 
 /**
  * A requested external port outside the range (or reserved by the controller) is refused before
@@ -53,7 +53,8 @@ export function helmCallTimeoutMs(timeout: unknown, helmTimeoutSeconds: number):
   return (durationToMs(timeout) ?? helmTimeoutSeconds * 1000) + HELM_CALL_MARGIN_MS;
 }
 
-function toEndpoint(rule: RuleAnswer): Endpoint {
+/** The endpoint fields of a rule as ingress-rule answers it (/create, /delete). */
+export function toEndpoint(rule: Endpoint): Endpoint {
   return { ip: rule.ip, port: rule.port, protocol: rule.protocol, serviceName: rule.serviceName, servicePort: rule.servicePort };
 }
 

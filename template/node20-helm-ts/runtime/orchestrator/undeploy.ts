@@ -5,21 +5,10 @@
 // a missing release has no Services, deleting absent rules deletes nothing, and uninstalling a
 // missing release answers uninstalled:false.
 import { FunctionError } from '../errors.js';
-import { helmCallTimeoutMs } from './deploy-and-expose.js';
+import { helmCallTimeoutMs, RULE_CALL_TIMEOUT_MS, toEndpoint } from './deploy-and-expose.js';
 import type { Endpoint, HelmStatusAnswer, HelmUninstallAnswer, OrchestrationOptions, ReleaseService, UndeployAnswer, UndeployInput } from './types.js';
 
 export type UndeployOptions = OrchestrationOptions<UndeployInput>;
-
-const RULE_CALL_TIMEOUT_MS = 30_000;
-
-/** A rule as ingress-rule /delete lists it. */
-interface DeletedRule extends Endpoint {
-  namespace: string;
-}
-
-function toEndpoint({ ip, port, protocol, serviceName, servicePort }: DeletedRule): Endpoint {
-  return { ip, port, protocol, serviceName, servicePort };
-}
 
 export async function undeploy({ client, input, helmTimeoutSeconds, log }: UndeployOptions): Promise<{ status: number; body: UndeployAnswer }> {
   const timeoutMs = helmCallTimeoutMs(undefined, helmTimeoutSeconds);
@@ -37,7 +26,7 @@ export async function undeploy({ client, input, helmTimeoutSeconds, log }: Undep
 
   const removedEndpoints: Endpoint[] = [];
   for (const service of services) {
-    const deleted = await client.call<{ deleted?: DeletedRule[] }>({
+    const deleted = await client.call<{ deleted?: Endpoint[] }>({
       function: 'ingress-rule',
       path: '/delete',
       body: { namespace: service.namespace, serviceName: service.name },
