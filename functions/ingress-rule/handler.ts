@@ -7,8 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { FunctionError } from '#runtime/errors.js';
 import { sharedIngress, type DeleteRequest, type Protocol, type Rule } from '#runtime/ingress/index.js';
-import { checkNamespace, checkPort } from '#runtime/policy.js';
-import type { RuntimeConfig } from '#runtime/config.js';
+import { checkNamespace, checkPort, isNamespaceAllowed } from '#runtime/policy.js';
 import type { FunctionHandler, FunctionRequest } from '#runtime/types.js';
 import { compileValidator } from '#runtime/validate.js';
 
@@ -30,15 +29,6 @@ const validateList = compile<{ lbip?: string }>('list');
 const validateRepair = compile<{ dryRun: boolean }>('repair');
 
 const rule = ({ ip, port, protocol, serviceName, servicePort, namespace }: Rule) => ({ ip, port, protocol, serviceName, servicePort, namespace });
-
-function namespaceAllowed(namespace: string, policy: RuntimeConfig['policy']): boolean {
-  try {
-    checkNamespace(namespace, policy);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 function only(req: FunctionRequest, method: 'GET' | 'POST'): void {
   if (req.method !== method) throw new FunctionError('METHOD_NOT_ALLOWED', `Use ${method} for ${req.path}`);
@@ -69,13 +59,13 @@ export const handler: FunctionHandler = async (req, ctx) => {
       if (input.namespace !== undefined) checkNamespace(input.namespace, ctx.config.policy);
       if (input.port !== undefined) checkPort(input.port, ctx.config.portRange);
       // Deleting by port must not reach rules of namespaces the policy keeps this caller out of.
-      const deleted = await ingress.remove({ ...input, namespaceAllowed: (ns) => namespaceAllowed(ns, ctx.config.policy) });
+      const deleted = await ingress.remove({ ...input, namespaceAllowed: (ns) => isNamespaceAllowed(ns, ctx.config.policy) });
       return { status: 200, body: { deleted: deleted.map(rule) } };
     }
     case '/list': {
       only(req, 'GET');
       const input = validateList(Object.fromEntries(req.query));
-      const rules = (await ingress.list(input)).filter((r) => namespaceAllowed(r.namespace, ctx.config.policy));
+      const rules = (await ingress.list(input)).filter((r) => isNamespaceAllowed(r.namespace, ctx.config.policy));
       return { status: 200, body: { rules: rules.map(rule) } };
     }
     case '/repair': {

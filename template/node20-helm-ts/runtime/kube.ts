@@ -4,7 +4,7 @@ import path from 'node:path';
 import { ApiException, CoreV1Api, KubeConfig, Observable, type ConfigurationOptions, type ObservableMiddleware } from '@kubernetes/client-node';
 import type { RuntimeConfig } from './config.js';
 import { FunctionError } from './errors.js';
-import { backoffDelay, sleep } from './orchestrator/backoff.js';
+import { backoffDelay, sleep } from './backoff.js';
 
 /**
  * config.kubeconfig when set (a path, or several joined like $KUBECONFIG; the first file's context

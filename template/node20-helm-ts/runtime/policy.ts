@@ -141,8 +141,13 @@ export function checkChartName(name: string, policy: Policy): void {
   }
 }
 
+/** Whether the namespace allow-list admits `namespace` (an empty list admits every namespace). */
+export function isNamespaceAllowed(namespace: string, policy: Policy): boolean {
+  return allowedBy(policy.namespaces, namespace);
+}
+
 export function checkNamespace(namespace: string, policy: Policy): void {
-  if (!allowedBy(policy.namespaces, namespace)) {
+  if (!isNamespaceAllowed(namespace, policy)) {
     deny('namespace', `Namespace ${namespace} is not in the allowed list`, { allowed: policy.namespaces });
   }
 }

@@ -9,7 +9,7 @@
 import type { V1ConfigMap } from '@kubernetes/client-node';
 import { FunctionError } from '../errors.js';
 import { isAlreadyExists, isConflict } from '../kube.js';
-import { backoffDelay, sleep } from '../orchestrator/backoff.js';
+import { backoffDelay, sleep } from '../backoff.js';
 import type { IngressKube, ObjectRef } from './kube-api.js';
 
 /**

@@ -6,7 +6,7 @@
 // port another replica just opened is never removed by mistake.
 import { FunctionError } from '../errors.js';
 import { isConflict } from '../kube.js';
-import { backoffDelay, sleep } from '../orchestrator/backoff.js';
+import { backoffDelay, sleep } from '../backoff.js';
 import { DEFAULT_CAS, type CasOptions } from './configmap-writer.js';
 import type { Controller } from './controllers.js';
 import type { Protocol } from './entries.js';

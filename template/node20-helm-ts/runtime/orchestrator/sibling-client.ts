@@ -12,7 +12,7 @@
 // - Each call has one deadline (AbortSignal.timeout) covering its attempts and backoff.
 import type { Logger } from 'pino';
 import { FunctionError } from '../errors.js';
-import { backoffDelay, sleep } from './backoff.js';
+import { backoffDelay, sleep } from '../backoff.js';
 
 export interface RetryPolicy {
   /** Attempts for 502/503 and connection failures, including the first. */
