@@ -1,7 +1,7 @@
 // One benchmark scenario: N concurrent port claims against a fresh emulated cluster.
 import { startCluster } from '../cluster/index.js';
 import { loadConfig } from '#runtime/config.js';
-import { createIngress } from '#runtime/ingress/index.js';
+import { createIngress } from '#runtime/exposure/ingress-nginx/index.js';
 
 export interface Scenario {
   claims: number;

@@ -1,12 +1,12 @@
 // Ingress rules: an external TCP/UDP port of an ingress controller forwarded to a Service port.
 //   POST /create (or /)  { serviceName, servicePort, namespace, protocol?, port?, lbip?, releaseName? }
-//                        -> 201 new / 200 existing { ip, port, protocol, serviceName, servicePort, namespace, releaseName?, created }
+//                        -> 201 new / 200 existing { ip, port, protocol, serviceName, servicePort, namespace, releaseName?, created, notice? }
 //   POST /delete         { port | namespace+serviceName[+servicePort], protocol?, lbip? } -> 200 { deleted: [...] }
 //   GET  /list           ?lbip= -> 200 { rules: [...] }
 //   POST /repair         { dryRun? (default true) } -> 200 { dryRun, removed: [...], fixed: [...] }
 import { readFileSync } from 'node:fs';
 import { FunctionError } from '#runtime/errors.js';
-import { sharedIngress, type DeleteRequest, type Protocol, type Rule } from '#runtime/ingress/index.js';
+import { sharedExposure, type DeleteRequest, type Protocol, type Rule } from '#runtime/exposure/index.js';
 import { checkNamespace, checkPort, isNamespaceAllowed } from '#runtime/policy.js';
 import type { FunctionHandler, FunctionRequest } from '#runtime/types.js';
 import { compileValidator } from '#runtime/validate.js';
@@ -35,7 +35,7 @@ function only(req: FunctionRequest, method: 'GET' | 'POST'): void {
 }
 
 export const handler: FunctionHandler = async (req, ctx) => {
-  const ingress = sharedIngress(ctx.config);
+  const exposure = sharedExposure(ctx.config);
   switch (req.path.replace(/\/+$/, '') || '/') {
     case '/':
     case '/create': {
@@ -43,13 +43,14 @@ export const handler: FunctionHandler = async (req, ctx) => {
       const input = validateCreate(req.body === undefined ? {} : req.body);
       checkNamespace(input.namespace, ctx.config.policy);
       // The port range is checked by the claim itself, before any Kubernetes call.
-      const claimed = await ingress.claim(input);
+      const claimed = await exposure.claim(input);
       return {
         status: claimed.created ? 201 : 200,
         body: {
           ...rule(claimed),
           ...(input.releaseName !== undefined && { releaseName: input.releaseName }),
           created: claimed.created,
+          ...(claimed.notice !== undefined && { notice: claimed.notice }),
         },
       };
     }
@@ -59,19 +60,19 @@ export const handler: FunctionHandler = async (req, ctx) => {
       if (input.namespace !== undefined) checkNamespace(input.namespace, ctx.config.policy);
       if (input.port !== undefined) checkPort(input.port, ctx.config.portRange);
       // Deleting by port must not reach rules of namespaces the policy keeps this caller out of.
-      const deleted = await ingress.remove({ ...input, namespaceAllowed: (ns) => isNamespaceAllowed(ns, ctx.config.policy) });
+      const deleted = await exposure.remove({ ...input, namespaceAllowed: (ns) => isNamespaceAllowed(ns, ctx.config.policy) });
       return { status: 200, body: { deleted: deleted.map(rule) } };
     }
     case '/list': {
       only(req, 'GET');
       const input = validateList(Object.fromEntries(req.query));
-      const rules = (await ingress.list(input)).filter((r) => isNamespaceAllowed(r.namespace, ctx.config.policy));
+      const rules = (await exposure.list(input)).filter((r) => isNamespaceAllowed(r.namespace, ctx.config.policy));
       return { status: 200, body: { rules: rules.map(rule) } };
     }
     case '/repair': {
       only(req, 'POST');
       const { dryRun } = validateRepair(req.body === undefined ? {} : req.body);
-      const result = await ingress.repair({ dryRun });
+      const result = await exposure.repair({ dryRun });
       return {
         status: 200,
         body: {

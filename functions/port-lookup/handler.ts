@@ -2,7 +2,7 @@
 // Query (GET) or body (POST): { protocol?: "tcp"|"udp", lbip? } -> { ip, port, protocol }.
 import { readFileSync } from 'node:fs';
 import { FunctionError } from '#runtime/errors.js';
-import { sharedIngress, type Protocol } from '#runtime/ingress/index.js';
+import { sharedExposure, type Protocol } from '#runtime/exposure/index.js';
 import type { FunctionHandler } from '#runtime/types.js';
 import { compileValidator } from '#runtime/validate.js';
 
@@ -17,7 +17,7 @@ export const handler: FunctionHandler = async (req, ctx) => {
   else if (req.method === 'POST') input = req.body === undefined ? {} : req.body;
   else throw new FunctionError('METHOD_NOT_ALLOWED');
   const { protocol, lbip } = validate(input);
-  return { status: 200, body: await sharedIngress(ctx.config).lookup({ protocol, lbip }) };
+  return { status: 200, body: await sharedExposure(ctx.config).lookup({ protocol, lbip }) };
 };
 
 export default handler;

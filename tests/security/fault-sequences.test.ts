@@ -378,7 +378,7 @@ describe('port claims under Kubernetes API faults', () => {
     expect((await call(0, '/create', { ...claim, serviceName: 'svc-1' })).status).toBe(502);
     expect(disagreements(state())).toEqual(['entry tcp/30001 has Service ports []']);
     const repair = await call(1, '/repair', { dryRun: false });
-    expect(repair).toEqual({ status: 200, body: { dryRun: false, removed: [], fixed: [{ ip: expect.any(String), protocol: 'tcp', port: 30001, action: 'added' }] } });
+    expect(repair).toEqual({ status: 200, body: { dryRun: false, removed: [], fixed: [{ ip: expect.any(String), protocol: 'tcp', port: 30001, action: 'added', object: 'service-port' }] } });
     expect(disagreements(state())).toEqual([]);
   });
 });

@@ -5,7 +5,18 @@ export interface PortRange {
   to: number;
 }
 
+export type ExposureBackendName = 'ingress-nginx' | 'gateway-api';
+
 export interface RuntimeConfig {
+  /** How rules are made: ingress-nginx tcp/udp ConfigMaps (default) or Gateway API listeners and routes. */
+  exposureBackend: ExposureBackendName;
+  /**
+   * Gateway API: where a rule's TCPRoute/UDPRoute lives. `service` (default): in the Service's
+   * namespace, and the listener admits routes from that namespace only. `gateway`: in the Gateway's
+   * namespace (for Gateways whose listeners may only admit routes from their own namespace), with a
+   * ReferenceGrant in the Service's namespace that lets the route reach that Service.
+   */
+  gatewayRouteNamespace: 'service' | 'gateway';
   /** Namespace holding the ingress controller LoadBalancer Services (seed: LoadBalancerNamespace). */
   loadBalancerNamespace: string;
   /** Value of the `appingress` label that marks ingress controller Services (seed: IngressLabel). */
@@ -67,8 +78,17 @@ export function parsePortRange(value: string | undefined, fallback: PortRange = 
   return { from, to };
 }
 
+function oneOf<T extends string>(name: string, value: string | undefined, allowed: readonly T[], fallback: T): T {
+  if (value === undefined || value === '') return fallback;
+  if ((allowed as readonly string[]).includes(value)) return value as T;
+  // A typo here would silently pick the wrong backend, so the function refuses to start.
+  throw new Error(`${name} must be one of ${allowed.join(', ')} (got ${JSON.stringify(value)})`);
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): RuntimeConfig {
   return {
+    exposureBackend: oneOf('EXPOSURE_BACKEND', env.EXPOSURE_BACKEND, ['ingress-nginx', 'gateway-api'], 'ingress-nginx'),
+    gatewayRouteNamespace: oneOf('GATEWAY_ROUTE_NAMESPACE', env.GATEWAY_ROUTE_NAMESPACE, ['service', 'gateway'], 'service'),
     loadBalancerNamespace: env.LoadBalancerNamespace || env.LOAD_BALANCER_NAMESPACE || 'ingress-nginx',
     ingressLabel: env.IngressLabel || env.INGRESS_LABEL || 'ingress-nginx',
     tcpServicesConfigMap: env.TCP_SERVICES_CONFIGMAP || 'tcp-services',

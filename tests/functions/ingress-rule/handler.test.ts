@@ -15,7 +15,7 @@ import {
   servicePorts,
   sortedPorts,
   startIngressCluster,
-} from '../../template/node20-helm-ts/runtime/ingress/cluster.js';
+} from '../../template/node20-helm-ts/runtime/exposure/ingress-nginx/cluster.js';
 import { invalidInput, invoke } from '../invoke.js';
 
 let cluster: Cluster;

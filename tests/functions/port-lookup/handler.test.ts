@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { handler } from '../../../functions/port-lookup/handler.js';
 import { loadConfig } from '#runtime/config.js';
 import type { Cluster } from '../../../dev/cluster/index.js';
-import { configMapData, CONTROLLER_B, lbIp, LABEL, LB_NAMESPACE, startIngressCluster } from '../../template/node20-helm-ts/runtime/ingress/cluster.js';
+import { configMapData, CONTROLLER_B, lbIp, LABEL, LB_NAMESPACE, startIngressCluster } from '../../template/node20-helm-ts/runtime/exposure/ingress-nginx/cluster.js';
 import { invalidInput, invoke } from '../invoke.js';
 
 let cluster: Cluster;

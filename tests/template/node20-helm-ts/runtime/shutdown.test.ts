@@ -6,6 +6,8 @@ import type { FunctionContext } from '#runtime/types.js';
 import { captureLogs } from '../log-capture.js';
 
 const config = {
+  exposureBackend: 'ingress-nginx' as const,
+  gatewayRouteNamespace: 'service' as const,
   loadBalancerNamespace: 'ingress-nginx',
   ingressLabel: 'ingress-nginx',
   tcpServicesConfigMap: 'tcp-services',

@@ -1,6 +1,6 @@
 // Port claims against the in-memory Kubernetes API (dev/cluster): real HTTP through client-node.
 import { describe, expect, test } from 'vitest';
-import type { Cluster } from '../../../../../dev/cluster/index.js';
+import type { Cluster } from '../../../../../../dev/cluster/index.js';
 import {
   backends,
   clusterPerTest,
@@ -15,7 +15,7 @@ import {
   servicePorts,
   sortedPorts,
 } from './cluster.js';
-import { rejectionOf } from '../function-error.js';
+import { rejectionOf } from '../../function-error.js';
 
 let cluster: Cluster | undefined;
 

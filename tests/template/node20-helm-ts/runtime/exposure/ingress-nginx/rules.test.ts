@@ -1,6 +1,6 @@
 // Delete, list, repair and self-healing against the in-memory Kubernetes API (dev/cluster).
 import { describe, expect, test } from 'vitest';
-import type { Cluster } from '../../../../../dev/cluster/index.js';
+import type { Cluster } from '../../../../../../dev/cluster/index.js';
 import {
   clusterPerTest,
   configMapData,
@@ -126,7 +126,7 @@ describe('crash between the ConfigMap write and the Service write', () => {
     await expect(ingress.claim({ ...backend('t', 'a'), protocol: 'udp' })).rejects.toMatchObject({ code: 'KUBE_API_ERROR' });
     cluster.faults.clear();
 
-    const fixed = [{ ip, protocol: 'udp', port: 30000, action: 'added' }];
+    const fixed = [{ ip, protocol: 'udp', port: 30000, action: 'added', object: 'service-port' }];
     expect(await ingress.repair()).toEqual({ dryRun: true, removed: [], fixed });
     expect(sortedPorts(servicePorts(cluster))).toEqual(sortedPorts(expectedPorts()));
     expect(await ingress.repair({ dryRun: false })).toEqual({ dryRun: false, removed: [], fixed });

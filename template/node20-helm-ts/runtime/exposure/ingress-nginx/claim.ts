@@ -1,24 +1,14 @@
 // Claiming an external port for a backend: the ConfigMap entry first (CAS), then the Service port.
-import { FunctionError } from '../errors.js';
-import { checkPort } from '../policy.js';
-import type { PortRange } from '../config.js';
+import { FunctionError } from '../../errors.js';
+import { checkPort } from '../../policy.js';
+import type { PortRange } from '../../config.js';
 import type { ConfigMapOp } from './configmap-writer.js';
 import { selectControllers, type Controller } from './controllers.js';
+import type { ClaimRequest, ClaimResult } from '../backend.js';
 import type { IngressDeps } from './deps.js';
-import { entriesOf, findTarget, formatTarget, isFreePort, lowestFreePort, parseTarget, sameTarget, type Protocol, type Rule, type Target } from './entries.js';
+import { entriesOf, findTarget, formatTarget, isFreePort, lowestFreePort, parseTarget, sameTarget, type Protocol, type Target } from './entries.js';
 
-export interface ClaimRequest extends Target {
-  protocol: Protocol;
-  /** A specific external port; otherwise the lowest free one. */
-  port?: number;
-  /** The controller's external address; otherwise the least used controller. */
-  lbip?: string;
-}
-
-export interface ClaimResult extends Rule {
-  /** false when the backend already had this port (repeated call). */
-  created: boolean;
-}
+export type { ClaimRequest, ClaimResult } from '../backend.js';
 
 function ownedBy(value: string | undefined, target: Target): boolean {
   const owner = value === undefined ? undefined : parseTarget(value);

@@ -1,8 +1,8 @@
 // An emulated cluster with ingress-nginx controller Services, and views of the state tests assert on.
 import { afterEach, expect } from 'vitest';
-import { startCluster, type Cluster } from '../../../../../dev/cluster/index.js';
+import { startCluster, type Cluster } from '../../../../../../dev/cluster/index.js';
 import { loadConfig, type PortRange } from '#runtime/config.js';
-import { createIngress, type Ingress, type IngressOptions } from '#runtime/ingress/index.js';
+import { createIngress, type Ingress, type IngressOptions } from '#runtime/exposure/ingress-nginx/index.js';
 
 export const LB_NAMESPACE = 'ingress-nginx';
 export const LABEL = 'nginx';

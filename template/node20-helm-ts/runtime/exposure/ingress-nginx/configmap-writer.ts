@@ -7,9 +7,9 @@
 // against the fresh object. Other replicas still race through the same CAS, so correctness never
 // depends on the batching.
 import type { V1ConfigMap } from '@kubernetes/client-node';
-import { FunctionError } from '../errors.js';
-import { isAlreadyExists, isConflict } from '../kube.js';
-import { backoffDelay, sleep } from '../backoff.js';
+import { FunctionError } from '../../errors.js';
+import { isAlreadyExists, isConflict } from '../../kube.js';
+import { backoffDelay, sleep } from '../../backoff.js';
 import type { IngressKube, ObjectRef } from './kube-api.js';
 
 /**

@@ -1,7 +1,7 @@
 // Kubernetes API faults during claims. nock cannot intercept client-node 2.x (it sends through
 // undici's fetch with its own dispatcher), so the faults come from the emulator's fault injection.
 import { describe, expect, test } from 'vitest';
-import type { Cluster } from '../../../../../dev/cluster/index.js';
+import type { Cluster } from '../../../../../../dev/cluster/index.js';
 import { backends, clusterPerTest, configMapData, expectAgreement, ingressFor, lbIp, LB_NAMESPACE } from './cluster.js';
 
 let cluster: Cluster | undefined;

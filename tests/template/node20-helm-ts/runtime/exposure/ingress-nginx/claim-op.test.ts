@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import { FunctionError } from '#runtime/errors.js';
-import { chooseController, claimOp } from '#runtime/ingress/claim.js';
-import type { Controller } from '#runtime/ingress/controllers.js';
+import { chooseController, claimOp } from '#runtime/exposure/ingress-nginx/claim.js';
+import type { Controller } from '#runtime/exposure/ingress-nginx/controllers.js';
 
 const range = { from: 30000, to: 30002 };
 const target = { namespace: 'shop', serviceName: 'db', servicePort: 5432 };

@@ -11,7 +11,7 @@ import {
   parseTarget,
   portName,
   RESERVED_PORTS,
-} from '#runtime/ingress/entries.js';
+} from '#runtime/exposure/ingress-nginx/entries.js';
 
 describe('ConfigMap values', () => {
   test('parses namespace/service:port with optional PROXY flags', () => {

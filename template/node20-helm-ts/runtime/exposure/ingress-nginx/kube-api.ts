@@ -1,7 +1,7 @@
 // The few Kubernetes calls the ingress code makes, each through withRetry, with counters for the
 // benchmark. Reads of missing objects return undefined; other failures are KUBE_API_ERROR.
 import type { CoreV1Api, V1ConfigMap, V1Service } from '@kubernetes/client-node';
-import { isNotFound, withRetry, type RetryOptions } from '../kube.js';
+import { isNotFound, withRetry, type RetryOptions } from '../../kube.js';
 
 export interface ObjectRef {
   namespace: string;

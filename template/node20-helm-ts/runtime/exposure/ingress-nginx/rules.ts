@@ -1,13 +1,10 @@
 // Listing and deleting rules, and the read-only free-port lookup.
+import { compareRules, matchesDelete, type DeleteRequest } from '../backend.js';
 import type { ConfigMapOp } from './configmap-writer.js';
 import { chooseController } from './claim.js';
 import { selectControllers, type Controller } from './controllers.js';
 import type { IngressDeps } from './deps.js';
-import { entriesOf, lowestFreePort, PROTOCOLS, sameTarget, type Protocol, type Rule, type Target } from './entries.js';
-
-export function compareRules(a: Pick<Rule, 'ip' | 'protocol' | 'port'>, b: Pick<Rule, 'ip' | 'protocol' | 'port'>): number {
-  return a.ip.localeCompare(b.ip) || a.protocol.localeCompare(b.protocol) || a.port - b.port;
-}
+import { entriesOf, lowestFreePort, PROTOCOLS, type Protocol, type Rule, type Target } from './entries.js';
 
 function toRule(controller: Controller, protocol: Protocol, entry: { port: number; target: Target }): Rule {
   return { ip: controller.ip, port: entry.port, protocol, ...entry.target };
@@ -45,20 +42,7 @@ export async function lookupPort(
   return { ip: controller.ip, port, protocol };
 }
 
-export interface DeleteRequest {
-  /** By external port... */
-  port?: number;
-  /** ...and/or by backend (servicePort narrows further). */
-  namespace?: string;
-  serviceName?: string;
-  servicePort?: number | string;
-  /** Omitted: both protocols. */
-  protocol?: Protocol;
-  /** Omitted: every controller. */
-  lbip?: string;
-  /** Rules whose target namespace this refuses are left alone (namespace allow-list). */
-  namespaceAllowed?: (namespace: string) => boolean;
-}
+export type { DeleteRequest } from '../backend.js';
 
 /** Removes the entries matching `match`; edits `data` only by deleting those keys. */
 export function removeOp(match: (entry: { port: number; value: string; target: Target }) => boolean): ConfigMapOp<{ port: number; target: Target }[]> {
@@ -69,16 +53,6 @@ export function removeOp(match: (entry: { port: number; value: string; target: T
   };
 }
 
-function matcher(request: DeleteRequest): (entry: { port: number; target: Target }) => boolean {
-  return ({ port, target }) =>
-    (request.namespaceAllowed === undefined || request.namespaceAllowed(target.namespace)) &&
-    (request.port === undefined || port === request.port) &&
-    (request.namespace === undefined || target.namespace === request.namespace) &&
-    (request.serviceName === undefined || target.serviceName === request.serviceName) &&
-    (request.servicePort === undefined ||
-      sameTarget(target, { namespace: target.namespace, serviceName: target.serviceName, servicePort: request.servicePort }));
-}
-
 /**
  * Deletes every rule matching all given fields, on every controller (or the one at `lbip`), and
  * then closes the Service ports. Deleting what does not exist answers an empty list.
@@ -86,7 +60,7 @@ function matcher(request: DeleteRequest): (entry: { port: number; target: Target
 export async function deleteRules(deps: IngressDeps, request: DeleteRequest): Promise<Rule[]> {
   const controllers = await selectControllers({ kube: deps.kube, config: deps.config, lbip: request.lbip });
   const protocols = request.protocol ? [request.protocol] : PROTOCOLS;
-  const match = matcher(request);
+  const match = (entry: { port: number; target: Target }) => matchesDelete(request, entry);
   const deleted = await Promise.all(
     controllers.map(async (controller) => {
       const removed = await Promise.all(

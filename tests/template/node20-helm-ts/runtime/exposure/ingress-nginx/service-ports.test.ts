@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { planServicePorts } from '#runtime/ingress/service-ports.js';
+import { planServicePorts } from '#runtime/exposure/ingress-nginx/service-ports.js';
 
 const http = { name: 'http', port: 80, targetPort: 'http', protocol: 'TCP', nodePort: 31080 };
 const https = { name: 'https', port: 443, targetPort: 'https', protocol: 'TCP', nodePort: 31443 };

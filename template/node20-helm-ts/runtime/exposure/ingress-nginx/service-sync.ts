@@ -4,9 +4,9 @@
 // writes its ConfigMap entry before opening the Service port, so any port of ours seen on the
 // Service has its entry visible in the later ConfigMap read (unless it was deleted since), and a
 // port another replica just opened is never removed by mistake.
-import { FunctionError } from '../errors.js';
-import { isConflict } from '../kube.js';
-import { backoffDelay, sleep } from '../backoff.js';
+import { FunctionError } from '../../errors.js';
+import { isConflict } from '../../kube.js';
+import { backoffDelay, sleep } from '../../backoff.js';
 import { DEFAULT_CAS, type CasOptions } from './configmap-writer.js';
 import type { Controller } from './controllers.js';
 import type { Protocol } from './entries.js';

@@ -1,25 +1,11 @@
 // The ingress-nginx tcp/udp services ConfigMap format and the port arithmetic on it.
 // An entry is `"<external port>": "<namespace>/<service>:<port>[:PROXY][:PROXY]"`.
-import type { PortRange } from '../config.js';
-import { RESERVED_PORTS as RESERVED } from '../policy.js';
+import type { PortRange } from '../../config.js';
+import { RESERVED_PORTS as RESERVED } from '../../policy.js';
+import { sameTarget, type Protocol, type Target } from '../backend.js';
 
-export type Protocol = 'tcp' | 'udp';
-export const PROTOCOLS: readonly Protocol[] = ['tcp', 'udp'];
+export { PROTOCOLS, sameTarget, type Protocol, type Rule, type Target } from '../backend.js';
 
-/** A backend: the Service port that an external port forwards to. */
-export interface Target {
-  namespace: string;
-  serviceName: string;
-  /** Number, or a named Service port (ingress-nginx accepts both in entries made by hand). */
-  servicePort: number | string;
-}
-
-/** One exposed port of one controller. */
-export interface Rule extends Target {
-  ip: string;
-  port: number;
-  protocol: Protocol;
-}
 
 /** Ports ingress-nginx uses itself and skips in tcp/udp entries; never handed out. */
 export const RESERVED_PORTS: ReadonlySet<number> = new Set(RESERVED);
@@ -56,10 +42,6 @@ export function parseTarget(value: string): (Target & { proxy: string }) | undef
     if (servicePort < 1 || servicePort > 65535) return undefined;
   }
   return { namespace: m[1], serviceName: m[3], servicePort, proxy: m[6] };
-}
-
-export function sameTarget(a: Target, b: Target): boolean {
-  return a.namespace === b.namespace && a.serviceName === b.serviceName && String(a.servicePort) === String(b.servicePort);
 }
 
 /** Well-formed entries of a ConfigMap's data, sorted by port. */

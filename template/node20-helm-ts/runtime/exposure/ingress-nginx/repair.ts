@@ -10,16 +10,11 @@
 import { selectControllers } from './controllers.js';
 import type { IngressDeps } from './deps.js';
 import { entriesOf, PROTOCOLS, type Protocol, type Rule } from './entries.js';
-import { compareRules, removeOp } from './rules.js';
+import { compareRules, type RepairResult } from '../backend.js';
+import { removeOp } from './rules.js';
 import { planServicePorts, type PortChange } from './service-ports.js';
 
-export interface RepairResult {
-  dryRun: boolean;
-  /** Rules whose backend Service (or its namespace) no longer exists: removed, or to remove. */
-  removed: (Rule & { reason: 'ServiceNotFound' })[];
-  /** Controller Service ports opened or closed to match the ConfigMaps (beyond those of `removed`). */
-  fixed: (PortChange & { ip: string })[];
-}
+export type { RepairResult } from '../backend.js';
 
 export async function repair(deps: IngressDeps, { dryRun = true }: { dryRun?: boolean } = {}): Promise<RepairResult> {
   const { kube, config, writer, sync } = deps;
@@ -64,7 +59,7 @@ export async function repair(deps: IngressDeps, { dryRun = true }: { dryRun?: bo
     }
     const closedForRemoved = (c: PortChange) =>
       c.action === 'removed' && [...dangling[c.protocol]].some((d) => d.startsWith(`${c.port}=`));
-    fixed.push(...changes.filter((c) => !closedForRemoved(c)).map((c) => ({ ip: controller.ip, ...c })));
+    fixed.push(...changes.filter((c) => !closedForRemoved(c)).map((c) => ({ ip: controller.ip, ...c, object: 'service-port' as const })));
   }
   return {
     dryRun,

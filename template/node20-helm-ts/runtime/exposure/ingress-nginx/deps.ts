@@ -1,4 +1,4 @@
-import type { RuntimeConfig } from '../config.js';
+import type { RuntimeConfig } from '../../config.js';
 import type { ConfigMapWriter } from './configmap-writer.js';
 import type { IngressKube } from './kube-api.js';
 import type { ServiceSync } from './service-sync.js';

@@ -1,7 +1,7 @@
 // Ingress controllers: LoadBalancer Services labelled appingress=<label>, each known by its external IP.
 import type { V1Service } from '@kubernetes/client-node';
-import type { RuntimeConfig } from '../config.js';
-import { FunctionError } from '../errors.js';
+import type { RuntimeConfig } from '../../config.js';
+import { FunctionError } from '../../errors.js';
 import type { IngressKube, ObjectRef } from './kube-api.js';
 import { parsePortName, type Protocol } from './entries.js';
 

@@ -1,0 +1,103 @@
+// What every exposure backend offers: an external TCP/UDP port on a shared address forwarded to a
+// Service port. The functions' HTTP API is written against this and does not know which backend
+// (ingress-nginx ConfigMaps or Gateway API listeners and routes) is behind it.
+import type { ExposureBackendName } from '../config.js';
+
+export type Protocol = 'tcp' | 'udp';
+export const PROTOCOLS: readonly Protocol[] = ['tcp', 'udp'];
+
+/** A backend: the Service port that an external port forwards to. */
+export interface Target {
+  namespace: string;
+  serviceName: string;
+  /** Number, or a named Service port (ingress-nginx accepts both in entries made by hand). */
+  servicePort: number | string;
+}
+
+/** One exposed port on one address. */
+export interface Rule extends Target {
+  ip: string;
+  port: number;
+  protocol: Protocol;
+}
+
+export interface ClaimRequest extends Target {
+  protocol: Protocol;
+  /** A specific external port; otherwise the lowest free one. */
+  port?: number;
+  /** The external address to use; otherwise the backend picks one. */
+  lbip?: string;
+}
+
+export interface ClaimResult extends Rule {
+  /** false when the backend already had this port (repeated call). */
+  created: boolean;
+  /** Set when the claim could not go where it normally would (a full Gateway): says where it went. */
+  notice?: string;
+}
+
+export interface DeleteRequest {
+  /** By external port... */
+  port?: number;
+  /** ...and/or by backend (servicePort narrows further). */
+  namespace?: string;
+  serviceName?: string;
+  servicePort?: number | string;
+  /** Omitted: both protocols. */
+  protocol?: Protocol;
+  /** Omitted: every address. */
+  lbip?: string;
+  /** Rules whose target namespace this refuses are left alone (namespace allow-list). */
+  namespaceAllowed?: (namespace: string) => boolean;
+}
+
+/** A change repair made (or would make) beyond removing rules. */
+export interface RepairFix {
+  ip: string;
+  protocol: Protocol;
+  port: number;
+  /** added: something the rule needs was missing; removed: something no rule needs was left over. */
+  action: 'added' | 'removed';
+  /** What was added or removed: a controller Service port, a Gateway listener or a route. */
+  object?: 'service-port' | 'listener' | 'route';
+}
+
+export interface RepairResult {
+  dryRun: boolean;
+  /** Rules whose backend Service (or its namespace) no longer exists: removed, or to remove. */
+  removed: (Rule & { reason: 'ServiceNotFound' })[];
+  fixed: RepairFix[];
+}
+
+export interface ExposureBackend {
+  readonly name: ExposureBackendName;
+  /** The lowest free port, without claiming it (another call may take it first). */
+  lookup(request: { protocol: Protocol; lbip?: string }): Promise<{ ip: string; port: number; protocol: Protocol }>;
+  /** Race-free and idempotent: a backend already exposed keeps its port. */
+  claim(request: ClaimRequest): Promise<ClaimResult>;
+  /** Deletes every rule matching all given fields; deleting what does not exist answers []. */
+  remove(request: DeleteRequest): Promise<Rule[]>;
+  list(request?: { lbip?: string }): Promise<Rule[]>;
+  /** A dry run unless `dryRun: false`. */
+  repair(request?: { dryRun?: boolean }): Promise<RepairResult>;
+}
+
+export function compareRules(a: Pick<Rule, 'ip' | 'protocol' | 'port'>, b: Pick<Rule, 'ip' | 'protocol' | 'port'>): number {
+  return a.ip.localeCompare(b.ip) || a.protocol.localeCompare(b.protocol) || a.port - b.port;
+}
+
+export function sameTarget(a: Target, b: Target): boolean {
+  return a.namespace === b.namespace && a.serviceName === b.serviceName && String(a.servicePort) === String(b.servicePort);
+}
+
+/** Whether a rule matches every field given in a delete request. */
+export function matchesDelete(request: DeleteRequest, { port, target }: { port: number; target: Target }): boolean {
+  return (
+    (request.namespaceAllowed === undefined || request.namespaceAllowed(target.namespace)) &&
+    (request.port === undefined || port === request.port) &&
+    (request.namespace === undefined || target.namespace === request.namespace) &&
+    (request.serviceName === undefined || target.serviceName === request.serviceName) &&
+    (request.servicePort === undefined ||
+      sameTarget(target, { namespace: target.namespace, serviceName: target.serviceName, servicePort: request.servicePort }))
+  );
+}
