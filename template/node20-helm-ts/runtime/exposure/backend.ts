@@ -1,7 +1,7 @@
 // What every exposure backend offers: an external TCP/UDP port on a shared address forwarded to a
 // Service port. The functions' HTTP API is written against this and does not know which backend
 // (ingress-nginx ConfigMaps or Gateway API listeners and routes) is behind it.
-import type { ExposureBackendName } from '../config.js';
+import type { ExposureBackendName, PortRange } from '../config.js';
 
 export type Protocol = 'tcp' | 'udp';
 export const PROTOCOLS: readonly Protocol[] = ['tcp', 'udp'];
@@ -100,4 +100,28 @@ export function matchesDelete(request: DeleteRequest, { port, target }: { port: 
     (request.servicePort === undefined ||
       sameTarget(target, { namespace: target.namespace, serviceName: target.serviceName, servicePort: request.servicePort }))
   );
+}
+
+export function inRange(port: number, range: PortRange): boolean {
+  return port >= range.from && port <= range.to;
+}
+
+/** `<namespace>/<service>:<port>`, the form ingress-nginx entries use; also how rules are recorded elsewhere. */
+export function formatTarget(target: Target): string {
+  return `${target.namespace}/${target.serviceName}:${target.servicePort}`;
+}
+
+const TARGET = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?)\/([a-z0-9]([-a-z0-9]*[a-z0-9])?):([^:\s]+)$/;
+
+/** The target written by formatTarget, or undefined for anything malformed. */
+export function parseTarget(value: string): Target | undefined {
+  const m = TARGET.exec(value.trim());
+  if (!m) return undefined;
+  const rawPort = m[5];
+  let servicePort: number | string = rawPort;
+  if (/^\d+$/.test(rawPort)) {
+    servicePort = Number(rawPort);
+    if (servicePort < 1 || servicePort > 65535) return undefined;
+  }
+  return { namespace: m[1], serviceName: m[3], servicePort };
 }

@@ -6,6 +6,7 @@ import type { ConfigMapOp } from './configmap-writer.js';
 import { selectControllers, type Controller } from './controllers.js';
 import type { ClaimRequest, ClaimResult } from '../backend.js';
 import type { IngressDeps } from './deps.js';
+import { verifyBackend } from '../verify-backend.js';
 import { entriesOf, findTarget, formatTarget, isFreePort, lowestFreePort, parseTarget, sameTarget, type Protocol, type Target } from './entries.js';
 
 export type { ClaimRequest, ClaimResult } from '../backend.js';
@@ -104,25 +105,6 @@ export function chooseController({
     range,
     ips: candidates.map((c) => c.controller.ip),
   });
-}
-
-/**
- * The backend must exist and expose `servicePort` with the protocol: ingress-nginx silently skips
- * an entry whose Service is missing, so a typo would otherwise give a rule that never works.
- */
-export async function verifyBackend(kube: IngressDeps['kube'], target: Target, protocol: Protocol): Promise<void> {
-  const service = await kube.readService({ namespace: target.namespace, name: target.serviceName });
-  const where = `${target.namespace}/${target.serviceName}`;
-  if (!service) {
-    throw new FunctionError('SERVICE_NOT_FOUND', `Service ${where} not found`, { namespace: target.namespace, serviceName: target.serviceName });
-  }
-  const wanted = protocol.toUpperCase();
-  const ports = service.spec?.ports ?? [];
-  if (ports.some((p) => String(p.port) === String(target.servicePort) && (p.protocol ?? 'TCP') === wanted)) return;
-  const has = ports.map((p) => `${p.port}/${p.protocol ?? 'TCP'}`).join(', ') || 'none';
-  throw new FunctionError('INVALID_INPUT', 'The request body is invalid', [
-    { path: '/servicePort', message: `Service ${where} has no ${wanted} port ${target.servicePort} (it has ${has})` },
-  ]);
 }
 
 export async function claimPort(deps: IngressDeps, request: ClaimRequest): Promise<ClaimResult> {

@@ -2,20 +2,15 @@
 // An entry is `"<external port>": "<namespace>/<service>:<port>[:PROXY][:PROXY]"`.
 import type { PortRange } from '../../config.js';
 import { RESERVED_PORTS as RESERVED } from '../../policy.js';
-import { sameTarget, type Protocol, type Target } from '../backend.js';
+import { inRange, parseTarget as parsePlainTarget, sameTarget, type Protocol, type Target } from '../backend.js';
 
-export { PROTOCOLS, sameTarget, type Protocol, type Rule, type Target } from '../backend.js';
-
+export { formatTarget, inRange, PROTOCOLS, sameTarget, type Protocol, type Rule, type Target } from '../backend.js';
 
 /** Ports ingress-nginx uses itself and skips in tcp/udp entries; never handed out. */
 export const RESERVED_PORTS: ReadonlySet<number> = new Set(RESERVED);
 
 export function isReservedPort(port: number): boolean {
   return RESERVED_PORTS.has(port);
-}
-
-export function inRange(port: number, range: PortRange): boolean {
-  return port >= range.from && port <= range.to;
 }
 
 /** A ConfigMap key as a port, or undefined for anything that is not a plain 1-65535 number. */
@@ -25,23 +20,11 @@ export function parsePortKey(key: string): number | undefined {
   return port <= 65535 ? port : undefined;
 }
 
-export function formatTarget(target: Target): string {
-  return `${target.namespace}/${target.serviceName}:${target.servicePort}`;
-}
-
-const VALUE = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?)\/([a-z0-9]([-a-z0-9]*[a-z0-9])?):([^:\s]+)((?::PROXY){0,2})$/;
-
 /** The target of an entry value, or undefined when ingress-nginx would skip the entry as malformed. */
 export function parseTarget(value: string): (Target & { proxy: string }) | undefined {
-  const m = VALUE.exec(value.trim());
-  if (!m) return undefined;
-  const rawPort = m[5];
-  let servicePort: number | string = rawPort;
-  if (/^\d+$/.test(rawPort)) {
-    servicePort = Number(rawPort);
-    if (servicePort < 1 || servicePort > 65535) return undefined;
-  }
-  return { namespace: m[1], serviceName: m[3], servicePort, proxy: m[6] };
+  const m = /^(.*?)((?::PROXY){0,2})$/.exec(value.trim())!;
+  const target = parsePlainTarget(m[1]);
+  return target && { ...target, proxy: m[2] };
 }
 
 /** Well-formed entries of a ConfigMap's data, sorted by port. */
