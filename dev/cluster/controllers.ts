@@ -2,11 +2,13 @@
  * What the real cluster's defaulting and controllers would add, done synchronously on each write
  * so clients see a settled object at once: Service IPs and node ports, LoadBalancer ingress IPs,
  * workload statuses that kstatus (helm's `--wait`) reads as Current, completed Jobs, bound PVCs,
- * running Pods, established CRDs. Allocation state is derived from the stored objects, so nothing
- * needs releasing when an object goes away.
+ * running Pods, established CRDs, Gateway addresses and status (gateway-controller.ts).
+ * Allocation state is derived from the stored objects, so nothing needs releasing when an object
+ * goes away.
  */
 import { createHash } from 'node:crypto';
-import type { ResourceType } from './resources.js';
+import { applyGatewayApiDefaults, GatewayController } from './gateway-controller.js';
+import { gatewayGroup, type ResourceRegistry, type ResourceType } from './resources.js';
 import type { KubeObject, Store } from './store.js';
 import { invalid } from './status.js';
 
@@ -60,14 +62,57 @@ function condition(previous: Obj[] | undefined, next: Obj, timestamps: string[])
   return out;
 }
 
+export interface ControllerOptions {
+  /** Addresses for LoadBalancer Services and Gateways, handed out in order. */
+  lbIpPool: string[];
+  /** Whether Gateways get addresses and status (else they keep the CRD's pending status). */
+  gatewayController: boolean;
+}
+
 export class Controllers {
   private podIps = 0;
+  private readonly servicesType: ResourceType;
+  private readonly lbIpPool: string[];
+  private readonly gateways: GatewayController;
 
   constructor(
     private readonly store: Store,
-    private readonly servicesType: ResourceType,
-    private readonly lbIpPool: string[],
-  ) {}
+    registry: ResourceRegistry,
+    options: ControllerOptions,
+  ) {
+    this.servicesType = registry.resolve({ group: '', resource: 'services' });
+    this.lbIpPool = options.lbIpPool;
+    this.gateways = new GatewayController(
+      store,
+      {
+        gateways: registry.resolve({ group: gatewayGroup, resource: 'gateways' }),
+        routes: ['tcproutes', 'udproutes'].map((resource) => registry.resolve({ group: gatewayGroup, resource })),
+        namespaces: registry.resolve({ group: '', resource: 'namespaces' }),
+        services: this.servicesType,
+      },
+      options.gatewayController,
+      (gateway) => this.freeLbAddress('gateway', gateway),
+    );
+  }
+
+  /** Follow-up work after a stored change (not for dry runs): Gateways whose status depends on it. */
+  changed(type: ResourceType): void {
+    if (this.gateways.affects(type)) this.gateways.refresh();
+  }
+
+  /**
+   * The first pool address no LoadBalancer Service or Gateway holds, other than `self` (the object
+   * being written): Services and Gateways share the pool, like a cloud or MetalLB pool would.
+   */
+  private freeLbAddress(selfType: 'service' | 'gateway', self: KubeObject): string | undefined {
+    const isSelf = (o: KubeObject) => o.metadata.namespace === self.metadata.namespace && o.metadata.name === self.metadata.name;
+    const used = new Set<string>(this.gateways.addressesInUse(selfType === 'gateway' ? self : undefined));
+    for (const s of this.store.list(this.servicesType)) {
+      const ip = s.status?.loadBalancer?.ingress?.[0]?.ip;
+      if (ip && !(selfType === 'service' && isSelf(s))) used.add(ip);
+    }
+    return this.lbIpPool.find((candidate) => !used.has(candidate));
+  }
 
   /** Fills defaults the real API server adds (before validation). */
   applyDefaults(type: ResourceType, object: KubeObject): void {
@@ -148,6 +193,8 @@ export class Controllers {
         object.spec = spec;
         spec.volumeMode ??= 'Filesystem';
         break;
+      default:
+        applyGatewayApiDefaults(type, object);
     }
   }
 
@@ -228,6 +275,9 @@ export class Controllers {
         break;
       case 'batch/cronjobs':
         object.status = previous?.status ?? {};
+        break;
+      case 'gateway.networking.k8s.io/gateways':
+        this.gateways.reconcile(object, previous);
         break;
       case 'networking.k8s.io/ingresses':
         object.status = previous?.status ?? { loadBalancer: {} };
@@ -355,11 +405,7 @@ export class Controllers {
 
     if (spec.type === 'LoadBalancer') {
       const current = (previous?.spec?.type === 'LoadBalancer' ? previous.status?.loadBalancer?.ingress?.[0]?.ip : undefined) as string | undefined;
-      let ip = current;
-      if (!ip) {
-        const used = new Set(others.map((s) => s.status?.loadBalancer?.ingress?.[0]?.ip).filter(Boolean));
-        ip = this.lbIpPool.find((candidate) => !used.has(candidate));
-      }
+      const ip = current ?? this.freeLbAddress('service', object);
       object.status = ip
         ? { loadBalancer: { ingress: [{ ip, ipMode: 'VIP', ...(previous?.status?.loadBalancer?.ingress?.[0]?.ip === ip ? pick(previous.status.loadBalancer.ingress[0], ['hostname', 'ports']) : {}) }] } }
         : { loadBalancer: {} };

@@ -39,8 +39,13 @@ export interface StartClusterOptions {
   port?: number;
   /** Interface to listen on; default 127.0.0.1. */
   host?: string;
-  /** Addresses given to LoadBalancer Services, in order; default 203.0.113.10, 203.0.113.11, ... 203.0.113.250. */
+  /**
+   * Addresses given to LoadBalancer Services and Gateways (one pool, first free address first);
+   * default 203.0.113.10, 203.0.113.11, ... 203.0.113.250.
+   */
   lbIpPool?: string[];
+  /** The Gateway API as installed (experimental CRDs) and its controller. */
+  gatewayApi?: GatewayApiOptions;
   /** Where to write the kubeconfig; by default a new temp file, removed by `stop()`. */
   kubeconfigPath?: string;
   /**
@@ -53,6 +58,21 @@ export interface StartClusterOptions {
   seed?: object[];
   /** How many changes the watch history keeps; a watch from an older resourceVersion gets 410 Expired. Default 10000. */
   watchHistory?: number;
+}
+
+export interface GatewayApiOptions {
+  /**
+   * Versions serving TCPRoute and UDPRoute; default `['v1', 'v1alpha2']`. `['v1alpha2']` is a
+   * cluster with CRDs from before the routes reached v1: v1 route URLs answer 404.
+   */
+  routeVersions?: ('v1' | 'v1alpha2')[];
+  /**
+   * Runs the Gateway controller (default true): Gateways get `status.addresses` (spec.addresses[0]
+   * when set, else from `lbIpPool`), Accepted/Programmed conditions and per-listener
+   * attachedRoutes. When false, Gateways keep the CRD's "Waiting for controller" status and never
+   * get an address.
+   */
+  controller?: boolean;
 }
 
 /**
@@ -168,9 +188,12 @@ function listen(server: Server, port: number, host: string): Promise<AddressInfo
 
 /** Starts an emulated cluster with the default namespaces and the `kubernetes` Service. */
 export async function startCluster(options: StartClusterOptions = {}): Promise<Cluster> {
-  const registry = new ResourceRegistry();
+  const registry = new ResourceRegistry({ gatewayRouteVersions: options.gatewayApi?.routeVersions });
   const store = new Store(options.watchHistory);
-  const controllers = new Controllers(store, registry.find('', 'v1', 'services')!, options.lbIpPool ?? defaultLbIpPool());
+  const controllers = new Controllers(store, registry, {
+    lbIpPool: options.lbIpPool ?? defaultLbIpPool(),
+    gatewayController: options.gatewayApi?.controller ?? true,
+  });
   const objects = new ObjectApi(store, registry, controllers);
   const faults = new Faults();
   const requests = new RequestLog();

@@ -413,6 +413,7 @@ export class ObjectApi {
       if (defined) this.store.dropType(defined);
     }
     if (!orphan && object.metadata.uid) this.collectDependents(object.metadata.uid);
+    this.controllers.changed(type);
     return gone;
   }
 
@@ -427,5 +428,6 @@ export class ObjectApi {
 
   private afterWrite(type: ResourceType, stored: KubeObject): void {
     if (type.group === 'apiextensions.k8s.io' && type.resource === 'customresourcedefinitions') this.registry.registerCrd(stored);
+    this.controllers.changed(type);
   }
 }

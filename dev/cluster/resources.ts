@@ -21,7 +21,11 @@ export interface ResourceType {
   status: boolean;
   /** Maintains `metadata.generation` (bumped on changes outside metadata and status). */
   generation: boolean;
-  /** Created from a CustomResourceDefinition. */
+  /**
+   * Served as a custom resource: created from a CustomResourceDefinition, or one of the Gateway
+   * API types, which a real cluster gets from CRDs (so no strategic merge patch, and DELETE
+   * answers with the object).
+   */
   custom: boolean;
 }
 
@@ -38,7 +42,7 @@ interface Spec {
   verbs?: string[];
 }
 
-function define(group: string, versions: string[], specs: Spec[]): ResourceType[] {
+function define(group: string, versions: string[], specs: Spec[], custom = false): ResourceType[] {
   return specs.map((s) => ({
     group,
     versions,
@@ -51,11 +55,13 @@ function define(group: string, versions: string[], specs: Spec[]): ResourceType[
     verbs: s.verbs ?? allVerbs,
     status: s.status ?? false,
     generation: s.generation ?? false,
-    custom: false,
+    custom,
   }));
 }
 
+export const gatewayGroup = 'gateway.networking.k8s.io';
 const gatewayCategories = ['gateway-api'];
+const gatewayRouteVersions = ['v1', 'v1alpha2'];
 
 /** Built-in types, grouped in the order the real server lists its groups. */
 export const builtinTypes: ResourceType[] = [
@@ -100,17 +106,36 @@ export const builtinTypes: ResourceType[] = [
   ...define('apiextensions.k8s.io', ['v1'], [
     { resource: 'customresourcedefinitions', kind: 'CustomResourceDefinition', namespaced: false, shortNames: ['crd', 'crds'], categories: ['api-extensions'], status: true, generation: true },
   ]),
-  ...define('gateway.networking.k8s.io', ['v1'], [
+  ...define(gatewayGroup, ['v1'], [
     { resource: 'gatewayclasses', kind: 'GatewayClass', namespaced: false, shortNames: ['gc'], categories: gatewayCategories, status: true, generation: true },
     { resource: 'gateways', kind: 'Gateway', shortNames: ['gtw'], categories: gatewayCategories, status: true, generation: true },
     { resource: 'httproutes', kind: 'HTTPRoute', categories: gatewayCategories, status: true, generation: true },
-  ]),
-  // TCPRoute and UDPRoute are GA in v1 since Gateway API v1.6 and were v1alpha2 before: serve both.
-  ...define('gateway.networking.k8s.io', ['v1', 'v1alpha2'], [
+  ], true),
+  // TCPRoute and UDPRoute are GA in v1 since Gateway API v1.6 and were v1alpha2 before: serve both
+  // (an older cluster serves v1alpha2 only, see RegistryOptions.gatewayRouteVersions).
+  ...define(gatewayGroup, gatewayRouteVersions, [
     { resource: 'tcproutes', kind: 'TCPRoute', categories: gatewayCategories, status: true, generation: true },
     { resource: 'udproutes', kind: 'UDPRoute', categories: gatewayCategories, status: true, generation: true },
-  ]),
+  ], true),
+  ...define(gatewayGroup, ['v1', 'v1beta1'], [
+    { resource: 'referencegrants', kind: 'ReferenceGrant', shortNames: ['refgrant'], categories: gatewayCategories, generation: true },
+  ], true),
 ];
+
+export interface RegistryOptions {
+  /** Versions serving TCPRoute and UDPRoute (a subset of v1, v1alpha2); default both. */
+  gatewayRouteVersions?: string[];
+}
+
+function withRouteVersions(types: ResourceType[], versions: string[] | undefined): ResourceType[] {
+  if (versions === undefined) return [...types];
+  const unknown = versions.filter((v) => !gatewayRouteVersions.includes(v));
+  if (versions.length === 0 || unknown.length) {
+    throw new Error(`gatewayApi.routeVersions must be a non-empty subset of ${gatewayRouteVersions.join(', ')}${unknown.length ? ` (not ${unknown.join(', ')})` : ''}`);
+  }
+  const served = sortVersions([...new Set(versions)]);
+  return types.map((t) => (t.group === gatewayGroup && (t.resource === 'tcproutes' || t.resource === 'udproutes') ? { ...t, versions: served } : t));
+}
 
 export interface GroupInfo {
   name: string;
@@ -120,7 +145,11 @@ export interface GroupInfo {
 
 /** Looks up resource types by URL segments, by kind, or by a loose reference; accepts CRD-defined types. */
 export class ResourceRegistry {
-  private readonly types: ResourceType[] = [...builtinTypes];
+  private readonly types: ResourceType[];
+
+  constructor(options: RegistryOptions = {}) {
+    this.types = withRouteVersions(builtinTypes, options.gatewayRouteVersions);
+  }
 
   all(): ResourceType[] {
     return [...this.types];

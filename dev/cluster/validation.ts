@@ -1,10 +1,12 @@
 /**
  * The subset of the API server's validation that changes what clients observe: object names,
- * label syntax, ConfigMap/Secret keys and size, Service ports, workload selectors, and the
- * fields that are immutable once set. Messages follow apimachinery's field errors.
+ * label syntax, ConfigMap/Secret keys and size, Service ports, workload selectors, Gateway
+ * listeners (gateway-validation.ts), and the fields that are immutable once set. Messages follow
+ * apimachinery's field errors.
  */
 import type { ResourceType } from './resources.js';
 import type { KubeObject } from './store.js';
+import { gatewayCauses } from './gateway-validation.js';
 import { invalid, type FieldCause } from './status.js';
 
 const dns1123LabelPattern = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -215,6 +217,7 @@ export function validateObject(type: ResourceType, object: KubeObject): void {
   if (key === '/secrets') causes.push(...dataCauses(object, ['data']));
   if (key === '/services') causes.push(...serviceCauses(object));
   if (workloads.has(key)) causes.push(...workloadCauses(object));
+  if (key === 'gateway.networking.k8s.io/gateways') causes.push(...gatewayCauses(object));
   if (causes.length) throw invalid({ group: type.group, kind: type.kind, name: object.metadata.name ?? '', causes });
 }
 

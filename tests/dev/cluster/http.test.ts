@@ -112,7 +112,7 @@ describe('non-resource endpoints and discovery', () => {
       policy: ['v1'],
       autoscaling: ['v2'],
       'apiextensions.k8s.io': ['v1'],
-      'gateway.networking.k8s.io': ['v1', 'v1alpha2'],
+      'gateway.networking.k8s.io': ['v1', 'v1beta1', 'v1alpha2'],
     });
     expect((await api('GET', '/apis/gateway.networking.k8s.io')).body).toEqual({
       kind: 'APIGroup',
@@ -120,6 +120,7 @@ describe('non-resource endpoints and discovery', () => {
       name: 'gateway.networking.k8s.io',
       versions: [
         { groupVersion: 'gateway.networking.k8s.io/v1', version: 'v1' },
+        { groupVersion: 'gateway.networking.k8s.io/v1beta1', version: 'v1beta1' },
         { groupVersion: 'gateway.networking.k8s.io/v1alpha2', version: 'v1alpha2' },
       ],
       preferredVersion: { groupVersion: 'gateway.networking.k8s.io/v1', version: 'v1' },
