@@ -16,6 +16,7 @@ import {
   sortedPorts,
   startIngressCluster,
 } from '../../template/node20-helm-ts/runtime/exposure/ingress-nginx/cluster.js';
+import { gatewayApi } from '../../template/node20-helm-ts/runtime/exposure/harness.js';
 import { invalidInput, invoke } from '../invoke.js';
 
 let cluster: Cluster;
@@ -202,5 +203,36 @@ describe('routing', () => {
     expect((await call('POST', '/nope', {})).status).toBe(404);
     expect((await call('GET', '/create')).body).toEqual({ error: { code: 'METHOD_NOT_ALLOWED', message: 'Use POST for /create' } });
     expect((await call('POST', '/list', {})).status).toBe(405);
+  });
+});
+
+describe('with EXPOSURE_BACKEND=gateway-api', () => {
+  test('the same requests and answers, served by listeners and routes on a shared Gateway', async () => {
+    const gwCluster = await gatewayApi.start({ seed: [namespace('shop'), service('shop', 'db')] });
+    try {
+      const gwConfig = loadConfig({
+        KUBECONFIG: gwCluster.kubeconfigPath,
+        IngressLabel: LABEL,
+        LoadBalancerNamespace: LB_NAMESPACE,
+        PORT_RANGE: '30000-30999',
+        EXPOSURE_BACKEND: 'gateway-api',
+      });
+      const gw = (method: string, path: string, body?: unknown) => invoke({ handler, config: gwConfig, method, path, query: '', body });
+      const [gwIp] = gatewayApi.addresses(gwCluster);
+      const rule = { ip: gwIp, port: 30000, protocol: 'tcp', ...db };
+
+      expect(await gw('POST', '/create', { ...db, releaseName: 'shop-db' })).toEqual({
+        status: 201,
+        body: { ...rule, releaseName: 'shop-db', created: true },
+      });
+      expect(await gw('POST', '/create', db)).toEqual({ status: 200, body: { ...rule, created: false } });
+      expect(gatewayApi.dataPlane(gwCluster)).toEqual(new Map([[`${gwIp} tcp/30000`, 'shop/db:5432']]));
+      expect(await gw('GET', '/list')).toEqual({ status: 200, body: { rules: [rule] } });
+      expect(await gw('POST', '/repair', {})).toEqual({ status: 200, body: { dryRun: true, removed: [], fixed: [] } });
+      expect(await gw('POST', '/delete', { port: 30000 })).toEqual({ status: 200, body: { deleted: [rule] } });
+      expect(gatewayApi.dataPlane(gwCluster).size).toBe(0);
+    } finally {
+      await gwCluster.stop();
+    }
   });
 });

@@ -4,6 +4,7 @@ import { handler } from '../../../functions/port-lookup/handler.js';
 import { loadConfig } from '#runtime/config.js';
 import type { Cluster } from '../../../dev/cluster/index.js';
 import { configMapData, CONTROLLER_B, lbIp, LABEL, LB_NAMESPACE, startIngressCluster } from '../../template/node20-helm-ts/runtime/exposure/ingress-nginx/cluster.js';
+import { gatewayApi, gatewayObject } from '../../template/node20-helm-ts/runtime/exposure/harness.js';
 import { invalidInput, invoke } from '../invoke.js';
 
 let cluster: Cluster;
@@ -64,5 +65,26 @@ describe('port-lookup', () => {
       },
     });
     expect((await call('DELETE')).status).toBe(405);
+  });
+});
+
+describe('with EXPOSURE_BACKEND=gateway-api', () => {
+  test('the first free port of the first Gateway with room, skipping ports its listeners use', async () => {
+    const gwCluster = await gatewayApi.start({ pools: 0 });
+    try {
+      gwCluster.store.create(gatewayObject('pool-a', [{ name: 'http', protocol: 'HTTP', port: 80 }, { name: 'db', protocol: 'TCP', port: 30000 }]));
+      const config = loadConfig({
+        KUBECONFIG: gwCluster.kubeconfigPath,
+        IngressLabel: LABEL,
+        LoadBalancerNamespace: LB_NAMESPACE,
+        PORT_RANGE: '30000-30999',
+        EXPOSURE_BACKEND: 'gateway-api',
+      });
+      const [ip] = gatewayApi.addresses(gwCluster);
+      expect(await invoke({ handler, config, method: 'GET', query: 'protocol=tcp' })).toEqual({ status: 200, body: { ip, port: 30001, protocol: 'tcp' } });
+      expect(await invoke({ handler, config, method: 'GET', query: 'protocol=udp' })).toEqual({ status: 200, body: { ip, port: 30000, protocol: 'udp' } });
+    } finally {
+      await gwCluster.stop();
+    }
   });
 });

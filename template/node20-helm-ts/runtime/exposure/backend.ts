@@ -125,3 +125,16 @@ export function parseTarget(value: string): Target | undefined {
   }
   return { namespace: m[1], serviceName: m[3], servicePort };
 }
+
+/** Name of what is opened for one rule (controller Service port, Gateway listener): `tcp-30000`, `udp-30000`. */
+export function portName(protocol: Protocol, port: number): string {
+  return `${protocol}-${port}`;
+}
+
+/** The protocol and port encoded in a name of that scheme, else undefined. */
+export function parsePortName(name: string | undefined): { protocol: Protocol; port: number } | undefined {
+  const m = /^(tcp|udp)-([1-9]\d{0,4})$/.exec(name ?? '');
+  if (!m) return undefined;
+  const port = Number(m[2]);
+  return port <= 65535 ? { protocol: m[1] as Protocol, port } : undefined;
+}

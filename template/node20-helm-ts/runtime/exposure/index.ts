@@ -2,6 +2,7 @@
 // configuration, so that concurrent requests share its writers and their writes coalesce.
 import type { RuntimeConfig } from '../config.js';
 import type { ExposureBackend } from './backend.js';
+import { createGatewayBackend } from './gateway-api/index.js';
 import { createIngress } from './ingress-nginx/index.js';
 
 export * from './backend.js';
@@ -19,7 +20,7 @@ export type ExposureConfig = Pick<
 >;
 
 export function createExposure(config: ExposureConfig): ExposureBackend {
-  return createIngress({ config });
+  return config.exposureBackend === 'gateway-api' ? createGatewayBackend({ config }) : createIngress({ config });
 }
 
 const shared = new Map<string, ExposureBackend>();

@@ -4,7 +4,7 @@ import type { PortRange } from '../../config.js';
 import { RESERVED_PORTS as RESERVED } from '../../policy.js';
 import { inRange, parseTarget as parsePlainTarget, sameTarget, type Protocol, type Target } from '../backend.js';
 
-export { formatTarget, inRange, PROTOCOLS, sameTarget, type Protocol, type Rule, type Target } from '../backend.js';
+export { formatTarget, inRange, parsePortName, portName, PROTOCOLS, sameTarget, type Protocol, type Rule, type Target } from '../backend.js';
 
 /** Ports ingress-nginx uses itself and skips in tcp/udp entries; never handed out. */
 export const RESERVED_PORTS: ReadonlySet<number> = new Set(RESERVED);
@@ -59,17 +59,4 @@ export function lowestFreePort(opts: { range: PortRange; data: Record<string, st
     if (isFreePort(port, opts)) return port;
   }
   return undefined;
-}
-
-/** Name of a controller Service port opened for an entry: `tcp-30000`, `udp-30000`. */
-export function portName(protocol: Protocol, port: number): string {
-  return `${protocol}-${port}`;
-}
-
-/** The protocol and port encoded in a Service port name of our scheme, else undefined. */
-export function parsePortName(name: string | undefined): { protocol: Protocol; port: number } | undefined {
-  const m = /^(tcp|udp)-([1-9]\d{0,4})$/.exec(name ?? '');
-  if (!m) return undefined;
-  const port = Number(m[2]);
-  return port <= 65535 ? { protocol: m[1] as Protocol, port } : undefined;
 }

@@ -1,0 +1,185 @@
+// Compare-and-swap edits of one hot Kubernetes object, optionally coalesced.
+//
+// A shared object (a tcp/udp services ConfigMap, a shared Gateway) takes every claim on its address,
+// so with N claims racing only one conditional write wins per round and each claim retrying on its
+// own costs O(N^2) requests. Coalesced, every edit waiting in this process for the same object is
+// rendered into one working copy and written once; on a 409 the whole batch (plus anything that
+// arrived meanwhile) is re-rendered against the fresh object. Other replicas still race through the
+// same CAS, so correctness never depends on the batching.
+import { FunctionError } from '../errors.js';
+import { isAlreadyExists, isConflict } from '../kube.js';
+import { backoffDelay, sleep } from '../backoff.js';
+
+export interface ObjectRef {
+  namespace: string;
+  name: string;
+}
+
+/**
+ * Reads and edits the working copy in place and returns its result, or throws a FunctionError that
+ * fails only this edit. It must not change the copy before throwing.
+ */
+export type CasOp<S, R> = (state: S) => R;
+
+export interface CasOptions {
+  /** Write rounds before giving up with CONFLICT. */
+  attempts?: number;
+  /** Full-jitter backoff between rounds. */
+  baseDelayMs?: number;
+  maxDelayMs?: number;
+  random?: () => number;
+}
+
+export const DEFAULT_CAS: Required<CasOptions> = { attempts: 20, baseDelayMs: 5, maxDelayMs: 250, random: Math.random };
+
+/** How one kind of object is read, turned into an editable copy and written back. */
+export interface CasObject<O, S> {
+  /** For messages: "ConfigMap", "Gateway". */
+  kind: string;
+  /** undefined: the object does not exist. */
+  read(ref: ObjectRef): Promise<O | undefined>;
+  /** A fresh editable copy of what the edits work on (called twice per round: before and working). */
+  state(current: O | undefined): S;
+  same(a: S, b: S): boolean;
+  /**
+   * Writes `next` conditionally on `current`'s resourceVersion, or creates the object. Throws 409
+   * when stale. Returns the object as written, when the API answered it.
+   */
+  write(ref: ObjectRef, current: O | undefined, next: S): Promise<O | void>;
+}
+
+export interface CasStats {
+  /** Write rounds refused with 409 and rendered again. */
+  retries: number;
+  /** Edits submitted. */
+  edits: number;
+}
+
+export interface CasWriter<O, S> {
+  /**
+   * `hint`: the object as the caller just read (listed) it. The first round edits it instead of
+   * reading the object again; if it was stale, the write gets 409 and the next round reads.
+   */
+  submit<R>(ref: ObjectRef, op: CasOp<S, R>, hint?: O): Promise<R>;
+  readonly stats: CasStats;
+}
+
+interface Item<O, S> {
+  op: CasOp<S, unknown>;
+  hint?: O;
+  resolve(value: unknown): void;
+  reject(err: unknown): void;
+}
+
+const key = (ref: ObjectRef) => `${ref.namespace}/${ref.name}`;
+
+/**
+ * Renders `items` against the current object and writes the result conditionally, re-reading and
+ * re-rendering on 409. `more` is polled before each round to fold in edits that arrived meanwhile.
+ * `known`: the object as this writer last wrote it (fresher than any caller's hint). Returns the
+ * object as written now, if anything was.
+ */
+async function runRounds<O, S>(
+  object: CasObject<O, S>,
+  ref: ObjectRef,
+  items: Item<O, S>[],
+  more: () => Item<O, S>[],
+  cas: Required<CasOptions>,
+  stats: CasStats,
+  known?: O,
+): Promise<O | undefined> {
+  for (let round = 1; ; round++) {
+    items.push(...more());
+    const hint = round === 1 ? (known ?? items.find((item) => item.hint !== undefined)?.hint) : undefined;
+    let current = hint;
+    try {
+      current ??= await object.read(ref);
+    } catch (err) {
+      for (const item of items) item.reject(err);
+      return undefined;
+    }
+    const before = object.state(current);
+    const working = object.state(current);
+    const outcomes = items.map((item) => {
+      try {
+        return { ok: true as const, value: item.op(working) };
+      } catch (err) {
+        return { ok: false as const, err };
+      }
+    });
+    const settle = () =>
+      items.forEach((item, i) => {
+        const o = outcomes[i];
+        if (o.ok) item.resolve(o.value);
+        else item.reject(o.err);
+      });
+    // Only a write proves a hint was current: an answer without one (nothing to change, or a
+    // refusal) is given again from a fresh read.
+    if (hint !== undefined && (object.same(before, working) || outcomes.some((o) => !o.ok))) continue;
+    if (object.same(before, working)) {
+      settle();
+      return undefined;
+    }
+    try {
+      const written = await object.write(ref, current, working);
+      settle();
+      return written ?? undefined;
+    } catch (err) {
+      if (!isConflict(err) && !isAlreadyExists(err)) {
+        for (const item of items) item.reject(err);
+        return undefined;
+      }
+      if (round >= cas.attempts) {
+        const conflict = new FunctionError('CONFLICT', `${object.kind} ${key(ref)} kept changing; gave up after ${round} write attempts`, {
+          [object.kind.charAt(0).toLowerCase() + object.kind.slice(1)]: key(ref),
+          attempts: round,
+        });
+        for (const item of items) item.reject(conflict);
+        return undefined;
+      }
+      stats.retries++;
+      await sleep(backoffDelay(round - 1, cas));
+    }
+  }
+}
+
+export function createCasWriter<O, S>(
+  object: CasObject<O, S>,
+  { coalesce = true, cas = {} }: { coalesce?: boolean; cas?: CasOptions } = {},
+): CasWriter<O, S> {
+  const options = { ...DEFAULT_CAS, ...Object.fromEntries(Object.entries(cas).filter(([, v]) => v !== undefined)) };
+  const stats: CasStats = { retries: 0, edits: 0 };
+  const queues = new Map<string, { pending: Item<O, S>[]; running: boolean }>();
+
+  const drain = async (ref: ObjectRef, queue: { pending: Item<O, S>[]; running: boolean }) => {
+    queue.running = true;
+    let written: O | undefined;
+    try {
+      // Each batch starts from what the previous one wrote, so back-to-back batches need no read.
+      while (queue.pending.length > 0) {
+        written = await runRounds(object, ref, queue.pending.splice(0), () => queue.pending.splice(0), options, stats, written);
+      }
+    } finally {
+      queue.running = false;
+      if (queue.pending.length === 0) queues.delete(key(ref));
+    }
+  };
+
+  return {
+    stats,
+    submit<R>(ref: ObjectRef, op: CasOp<S, R>, hint?: O): Promise<R> {
+      stats.edits++;
+      return new Promise<R>((resolve, reject) => {
+        const item: Item<O, S> = { op, hint, resolve: resolve as (v: unknown) => void, reject };
+        if (!coalesce) {
+          void runRounds(object, ref, [item], () => [], options, stats);
+          return;
+        }
+        let queue = queues.get(key(ref));
+        if (!queue) queues.set(key(ref), (queue = { pending: [], running: false }));
+        queue.pending.push(item);
+        if (!queue.running) void drain(ref, queue);
+      });
+    },
+  };
+}

@@ -1,0 +1,105 @@
+// Claiming a port on the shared Gateways: the listener and its annotation first (one conditional
+// write of the Gateway), then the route. Gateways are filled in name order; a full one passes the
+// claim to the next, and the answer says so.
+import { FunctionError } from '../../errors.js';
+import { checkPort } from '../../policy.js';
+import { sameTarget, type ClaimRequest, type ClaimResult, type Protocol, type Target } from '../backend.js';
+import { verifyBackend } from '../verify-backend.js';
+import type { GatewayDeps } from './deps.js';
+import { claimOp, GatewayRefused, MAX_LISTENERS, recordedRules } from './listeners.js';
+import { selectPool, type PoolGateway } from './pool.js';
+import { ensureRoute, ruleRoute } from './routes.js';
+
+export const describeGateway = (g: PoolGateway) => `${g.ref.namespace}/${g.ref.name} (${g.ip})`;
+
+/** Ports `protocol` already uses on other Gateways of the pool that share an address with `gateway`. */
+export function blockedPorts(pool: PoolGateway[], gateway: PoolGateway, protocol: Protocol): Set<number> {
+  const blocked = new Set<number>();
+  const wire = protocol.toUpperCase();
+  for (const other of pool) {
+    if (other === gateway || !other.addresses.some((a) => gateway.addresses.includes(a))) continue;
+    for (const l of other.object.spec.listeners ?? []) if (l.protocol.toUpperCase() === wire) blocked.add(l.port);
+  }
+  return blocked;
+}
+
+/** The pool with the Gateway that already records the backend first, so a repeat lands where the first call did. */
+function claimOrder(pool: PoolGateway[], target: Target, protocol: Protocol, port: number | undefined): PoolGateway[] {
+  const owner = pool.find((g) =>
+    recordedRules(g.object.metadata.annotations).some(
+      (r) => r.protocol === protocol && sameTarget(r.target, target) && (port === undefined || r.port === port),
+    ),
+  );
+  return owner ? [owner, ...pool.filter((g) => g !== owner)] : pool;
+}
+
+function refusalNotice(refused: { gateway: PoolGateway; refusal: GatewayRefused }[], protocol: Protocol, port: number | undefined): string {
+  return refused
+    .map(({ gateway, refusal }) => {
+      const why =
+        refusal.reason === 'full'
+          ? `is full (${MAX_LISTENERS} listeners)`
+          : refusal.reason === 'port-taken'
+            ? `already uses port ${port}/${protocol}`
+            : `has no free ${protocol} port left`;
+      return `Gateway ${describeGateway(gateway)} ${why}`;
+    })
+    .join('; ');
+}
+
+export async function claimRule(deps: GatewayDeps, request: ClaimRequest): Promise<ClaimResult> {
+  const { kube, config, writer } = deps;
+  const { protocol, port, lbip } = request;
+  const target: Target = { namespace: request.namespace, serviceName: request.serviceName, servicePort: request.servicePort };
+  if (port !== undefined) checkPort(port, config.portRange);
+
+  const [pool] = await Promise.all([selectPool({ kube, config, lbip }), verifyBackend(kube, target, protocol)]);
+  const refused: { gateway: PoolGateway; refusal: GatewayRefused }[] = [];
+  for (const gateway of claimOrder(pool, target, protocol, port)) {
+    let claimed: { port: number; created: boolean };
+    try {
+      claimed = await writer.submit(
+        gateway.ref,
+        claimOp({
+          target,
+          protocol,
+          port,
+          range: config.portRange,
+          blocked: blockedPorts(pool, gateway, protocol),
+          routes: config.gatewayRouteNamespace,
+          where: describeGateway(gateway),
+        }),
+        gateway.object,
+      );
+    } catch (err) {
+      if (!(err instanceof GatewayRefused)) throw err;
+      refused.push({ gateway, refusal: err });
+      continue;
+    }
+    // Also when the listener existed: a previous call may have died before creating the route.
+    const route = ruleRoute({ gateway: gateway.ref, protocol, port: claimed.port, target, routes: config.gatewayRouteNamespace });
+    await ensureRoute(kube, route, claimed.created ? 'missing' : undefined);
+    return {
+      ip: gateway.ip,
+      port: claimed.port,
+      protocol,
+      ...target,
+      created: claimed.created,
+      ...(refused.length > 0 && {
+        notice: `${refusalNotice(refused, protocol, port)}; the rule is on Gateway ${describeGateway(gateway)}`,
+      }),
+    };
+  }
+
+  if (refused.length === 1) throw refused[0].refusal.error;
+  const gateways = refused.map(({ gateway, refusal }) => ({ gateway: describeGateway(gateway), reason: refusal.reason }));
+  if (port !== undefined && refused.some((r) => r.refusal.reason === 'port-taken')) {
+    throw new FunctionError('PORT_TAKEN', `Port ${port}/${protocol} is not available on any Gateway`, { port, protocol, gateways });
+  }
+  const range = config.portRange;
+  throw new FunctionError('NO_FREE_PORT', `No free ${protocol} port left in ${range.from}-${range.to} on any Gateway`, {
+    protocol,
+    range,
+    gateways,
+  });
+}

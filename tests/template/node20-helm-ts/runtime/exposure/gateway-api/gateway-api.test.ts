@@ -1,0 +1,176 @@
+// What only the Gateway API backend has: the 64-listener limit and moving on to the next Gateway,
+// the objects it writes, route versions, routes in the Gateway's namespace, and route repair.
+import { describe, expect, test } from 'vitest';
+import type { Cluster, KubeObject } from '../../../../../../dev/cluster/index.js';
+import { MAX_LISTENERS } from '#runtime/exposure/gateway-api/listeners.js';
+import { rejectionOf } from '../../function-error.js';
+import { backends, clustersPerTest, gatewayApi, gatewayObject, LB_NAMESPACE, service } from '../harness.js';
+
+type Obj = Record<string, any>;
+const GROUP = 'gateway.networking.k8s.io';
+const start = clustersPerTest(gatewayApi);
+const seed = [...backends('tenants', 'svc-', 140), service('tenants', 'dns', [{ port: 53, protocol: 'UDP' }])];
+const target = (i: number) => ({ namespace: 'tenants', serviceName: `svc-${i}`, servicePort: 5432, protocol: 'tcp' as const });
+const range = (from: number, count: number) => Array.from({ length: count }, (_, i) => from + i);
+
+const gateway = (cluster: Cluster, name = 'pool-a') => cluster.store.get({ group: GROUP, resource: 'gateways', namespace: LB_NAMESPACE, name }) as Obj;
+const routes = (cluster: Cluster, resource = 'tcproutes') => cluster.store.list({ group: GROUP, resource }) as Obj[];
+const address = (cluster: Cluster, name: string) => gateway(cluster, name).status.addresses[0].value as string;
+
+describe('the objects a rule is made of', () => {
+  test('a listener and annotation on the Gateway, and a TCPRoute in the Service namespace the Gateway accepts', async () => {
+    const cluster = await start({ seed });
+    const claimed = await gatewayApi.backend(cluster).claim(target(7));
+    expect(claimed).toEqual({ ...target(7), ip: address(cluster, 'pool-a'), port: 30000, created: true });
+
+    const g = gateway(cluster);
+    expect(g.metadata.annotations).toEqual({ 'rules.helm-deployer.openfaas.com/tcp-30000': 'tenants/svc-7:5432' });
+    expect(g.spec.listeners.map((l: Obj) => l.name)).toEqual(['http', 'tcp-30000']);
+    const [route] = routes(cluster);
+    expect(route.metadata).toMatchObject({ name: 'pool-a-tcp-30000', namespace: 'tenants', labels: { 'app.kubernetes.io/managed-by': 'helm-deployer' } });
+    expect(route.spec.parentRefs).toEqual([expect.objectContaining({ kind: 'Gateway', namespace: LB_NAMESPACE, name: 'pool-a', sectionName: 'tcp-30000' })]);
+    expect(route.spec.rules[0].backendRefs).toEqual([expect.objectContaining({ name: 'svc-7', port: 5432 })]);
+    // The emulated Gateway controller attaches the route: the listener admits the route's namespace.
+    expect(g.status.listeners.find((l: Obj) => l.name === 'tcp-30000').attachedRoutes).toBe(1);
+  });
+
+  test('a claim costs four requests: list Gateways, read the Service, write the Gateway, create the route', async () => {
+    const cluster = await start({ seed });
+    const backend = gatewayApi.backend(cluster);
+    await backend.claim(target(0));
+    cluster.requests.reset();
+    await backend.claim(target(1));
+    expect(cluster.requests.entries.map((e) => `${e.verb} ${e.resource}`).sort()).toEqual([
+      'create tcproutes',
+      'get services',
+      'list gateways',
+      'update gateways',
+    ]);
+  });
+
+  test('a cluster serving TCPRoute/UDPRoute only as v1alpha2 gets v1alpha2 routes', async () => {
+    const cluster = await start({ seed, gatewayApi: { routeVersions: ['v1alpha2'] } });
+    const backend = gatewayApi.backend(cluster);
+    const claimed = await backend.claim({ namespace: 'tenants', serviceName: 'dns', servicePort: 53, protocol: 'udp' });
+    expect(cluster.requests.entries.some((e) => e.verb === 'create' && e.path?.startsWith(`/apis/${GROUP}/v1alpha2/namespaces/tenants/udproutes`))).toBe(true);
+    expect(gatewayApi.dataPlane(cluster)).toEqual(new Map([[`${claimed.ip} udp/30000`, 'tenants/dns:53']]));
+    expect(await backend.remove({ serviceName: 'dns', namespace: 'tenants' })).toHaveLength(1);
+    expect(routes(cluster, 'udproutes')).toEqual([]);
+  });
+
+  test('routes in the Gateway namespace come with a ReferenceGrant for the Service, and go with it', async () => {
+    const cluster = await start({ seed });
+    const backend = gatewayApi.backend(cluster, { routeNamespace: 'gateway' });
+    const claimed = await backend.claim(target(3));
+    const [route] = routes(cluster);
+    expect(route.metadata.namespace).toBe(LB_NAMESPACE);
+    expect(route.spec.rules[0].backendRefs[0]).toMatchObject({ name: 'svc-3', namespace: 'tenants', port: 5432 });
+    const grants = cluster.store.list({ group: GROUP, resource: 'referencegrants' }) as Obj[];
+    expect(grants.map((g) => [g.metadata.namespace, g.spec])).toEqual([
+      ['tenants', { from: [{ group: GROUP, kind: 'TCPRoute', namespace: LB_NAMESPACE }], to: [{ group: '', kind: 'Service', name: 'svc-3' }] }],
+    ]);
+    expect(gatewayApi.dataPlane(cluster)).toEqual(new Map([[`${claimed.ip} tcp/30000`, 'tenants/svc-3:5432']]));
+
+    await backend.remove({ port: 30000 });
+    expect(routes(cluster)).toEqual([]);
+    expect(cluster.store.list({ group: GROUP, resource: 'referencegrants' })).toEqual([]);
+  });
+
+  test('listeners and annotations that are not ours are left alone', async () => {
+    const foreign = { name: 'custom', protocol: 'TCP', port: 30000 };
+    const cluster = await start({ seed, pools: 0 });
+    cluster.store.create({ ...(gatewayObject('pool-a', [{ name: 'http', protocol: 'HTTP', port: 80 }, foreign]) as Obj) });
+    const backend = gatewayApi.backend(cluster);
+    expect((await backend.claim(target(0))).port).toBe(30001);
+    await backend.remove({ namespace: 'tenants' });
+    await backend.repair({ dryRun: false });
+    expect(gateway(cluster).spec.listeners.map((l: Obj) => l.name)).toEqual(['http', 'custom']);
+  });
+});
+
+describe(`a Gateway holds at most ${MAX_LISTENERS} listeners`, () => {
+  test('a full Gateway passes claims to the next one, and the answer says so', async () => {
+    const cluster = await start({ seed, pools: 2 });
+    const backend = gatewayApi.backend(cluster);
+    // pool-a has its http listener, so 63 rules fill it.
+    const first = await Promise.all(range(0, MAX_LISTENERS - 1).map((i) => backend.claim(target(i))));
+    expect(first.every((r) => r.ip === address(cluster, 'pool-a') && r.notice === undefined)).toBe(true);
+    expect(gateway(cluster, 'pool-a').spec.listeners).toHaveLength(MAX_LISTENERS);
+
+    const spilled = await backend.claim(target(100));
+    expect(spilled).toMatchObject({ ip: address(cluster, 'pool-b'), port: 30000, created: true });
+    expect(spilled.notice).toBe(
+      `Gateway ${LB_NAMESPACE}/pool-a (${address(cluster, 'pool-a')}) is full (${MAX_LISTENERS} listeners); ` +
+        `the rule is on Gateway ${LB_NAMESPACE}/pool-b (${address(cluster, 'pool-b')})`,
+    );
+    // A repeat goes straight to where the rule is.
+    expect(await backend.claim(target(100))).toEqual({ ...target(100), ip: address(cluster, 'pool-b'), port: 30000, created: false });
+    expect(gatewayApi.dataPlane(cluster).size).toBe(MAX_LISTENERS);
+
+    // Freeing a listener on pool-a makes it the first choice again.
+    await backend.remove({ namespace: 'tenants', serviceName: 'svc-5' });
+    expect(await backend.claim(target(101))).toMatchObject({ ip: address(cluster, 'pool-a'), port: first[5].port });
+  });
+
+  test('when every Gateway is full the answer is NO_FREE_PORT, naming each one', async () => {
+    const cluster = await start({ seed });
+    const backend = gatewayApi.backend(cluster);
+    await Promise.all(range(0, MAX_LISTENERS - 1).map((i) => backend.claim(target(i))));
+    const err = await rejectionOf(backend.claim(target(120)));
+    expect(err).toMatchObject({ code: 'NO_FREE_PORT', status: 507, details: { gateway: `${LB_NAMESPACE}/pool-a (${address(cluster, 'pool-a')})`, listeners: MAX_LISTENERS } });
+    expect(err.message).toContain(`${MAX_LISTENERS} listeners`);
+    expect(await rejectionOf(backend.lookup({ protocol: 'tcp' }))).toMatchObject({ code: 'NO_FREE_PORT' });
+    expect(gateway(cluster).spec.listeners).toHaveLength(MAX_LISTENERS);
+  });
+});
+
+describe('pool and repair', () => {
+  test('Gateways without an address yet are not used', async () => {
+    const cluster = await start({ seed, gatewayApi: { controller: false } });
+    expect(await rejectionOf(gatewayApi.backend(cluster).claim(target(0)))).toMatchObject({ code: 'NO_INGRESS_CONTROLLER', status: 503 });
+  });
+
+  test('repair deletes routes no rule owns, drops listeners without a rule and restores listeners of rules', async () => {
+    const cluster = await start({ seed });
+    const backend = gatewayApi.backend(cluster);
+    const [a, b, c] = [await backend.claim(target(0)), await backend.claim(target(1)), await backend.claim(target(2))];
+    // A crashed delete of a (rule and listener gone, route left); b's annotation lost; c's listener lost.
+    const g = gateway(cluster) as KubeObject & Obj;
+    const annotations = { ...g.metadata.annotations };
+    delete annotations['rules.helm-deployer.openfaas.com/tcp-30000'];
+    delete annotations['rules.helm-deployer.openfaas.com/tcp-30001'];
+    cluster.store.update({
+      ...g,
+      metadata: { ...g.metadata, annotations, resourceVersion: undefined },
+      spec: { ...g.spec, listeners: g.spec.listeners.filter((l: Obj) => !['tcp-30000', 'tcp-30002'].includes(l.name)) },
+    });
+
+    const dry = await backend.repair();
+    const ip = a.ip;
+    expect(dry).toEqual({
+      dryRun: true,
+      removed: [],
+      fixed: [
+        { ip, protocol: 'tcp', port: a.port, action: 'removed', object: 'route' },
+        { ip, protocol: 'tcp', port: b.port, action: 'removed', object: 'listener' },
+        { ip, protocol: 'tcp', port: b.port, action: 'removed', object: 'route' },
+        { ip, protocol: 'tcp', port: c.port, action: 'added', object: 'listener' },
+      ],
+    });
+    expect(await backend.repair({ dryRun: false })).toEqual({ ...dry, dryRun: false });
+    expect(routes(cluster).map((r) => r.metadata.name)).toEqual(['pool-a-tcp-30002']);
+    expect(gatewayApi.dataPlane(cluster)).toEqual(new Map([[`${ip} tcp/${c.port}`, 'tenants/svc-2:5432']]));
+    expect(await backend.repair()).toEqual({ dryRun: true, removed: [], fixed: [] });
+  });
+
+  test('a route edited by hand is put back as the rule says', async () => {
+    const cluster = await start({ seed });
+    const backend = gatewayApi.backend(cluster);
+    const claimed = await backend.claim(target(4));
+    const [route] = routes(cluster) as (KubeObject & Obj)[];
+    route.spec.rules[0].backendRefs[0].port = 9999;
+    cluster.store.update({ ...route, metadata: { ...route.metadata, resourceVersion: undefined } });
+    expect((await backend.repair({ dryRun: false })).fixed).toEqual([{ ip: claimed.ip, protocol: 'tcp', port: 30000, action: 'added', object: 'route' }]);
+    expect(gatewayApi.dataPlane(cluster).get(`${claimed.ip} tcp/30000`)).toBe('tenants/svc-4:5432');
+  });
+});
