@@ -86,6 +86,24 @@ describe('deploy-and-expose', () => {
     expect(res.body).toMatchObject({ created: false, endpoints: [{ port: 20000, protocol: 'tcp' }, { port: 20000, protocol: 'udp' }] });
   });
 
+  test('a notice from ingress-rule (a full Gateway) reaches the caller on its endpoint', async () => {
+    const notice = 'Gateway gateways/a (203.0.113.10) is full (64 listeners); the rule is on Gateway gateways/b (203.0.113.11)';
+    sibling().post('/function/helm/install').reply(201, installed());
+    sibling()
+      .post('/function/ingress-rule/create', (b) => b.protocol === 'tcp')
+      .reply(201, { ...rule('r1', 1883, 'tcp', 20000), ip: '203.0.113.11', notice })
+      .post('/function/ingress-rule/create', (b) => b.protocol === 'udp')
+      .reply(201, rule('r1-udp', 5683, 'udp', 20000));
+    const res = await call({ chartName: 'iot-gateway', releaseName: 'r1' });
+    expect(res.body).toMatchObject({
+      endpoints: [
+        { ip: '203.0.113.11', port: 20000, protocol: 'tcp', notice },
+        { ip: '203.0.113.10', port: 20000, protocol: 'udp' },
+      ],
+    });
+    expect((res.body as { endpoints: object[] }).endpoints[1]).not.toHaveProperty('notice');
+  });
+
   test('expose narrows the ports and forwards lbip and port', async () => {
     sibling().post('/function/helm/install', { chartName: 'iot-gateway' }).reply(201, installed());
     sibling()

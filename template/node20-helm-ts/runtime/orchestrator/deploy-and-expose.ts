@@ -55,7 +55,8 @@ export function helmCallTimeoutMs(timeout: unknown, helmTimeoutSeconds: number):
 
 /** The endpoint fields of a rule as ingress-rule answers it (/create, /delete). */
 export function toEndpoint(rule: Endpoint): Endpoint {
-  return { ip: rule.ip, port: rule.port, protocol: rule.protocol, serviceName: rule.serviceName, servicePort: rule.servicePort };
+  const { ip, port, protocol, serviceName, servicePort, notice } = rule;
+  return { ip, port, protocol, serviceName, servicePort, ...(notice !== undefined && { notice }) };
 }
 
 function describe(err: unknown): { code: string; message: string } {
@@ -72,38 +73,55 @@ export async function deployAndExpose({ client, input, helmTimeoutSeconds, log }
   const release = install.body;
   log?.info({ releaseName: release.releaseName, namespace: release.namespace, created: release.created }, 'release installed');
 
-  const made: ExposeTarget[] = [];
-  const found: ExposeTarget[] = [];
-  const endpoints: Endpoint[] = [];
-  let pending: ExposeTarget | undefined;
+  let targets: ExposeTarget[];
   try {
-    const targets = selectTargets(release.services ?? [], expose);
-    // One after the other: every rule is a compare-and-swap on the same ConfigMap, parallel claims
-    // of one call would only contend with each other.
-    for (const target of targets) {
-      pending = target;
-      const rule = await client.call<RuleAnswer>({
-        function: 'ingress-rule',
-        path: '/create',
-        timeoutMs: RULE_CALL_TIMEOUT_MS,
-        body: {
-          namespace: target.namespace,
-          serviceName: target.serviceName,
-          servicePort: target.servicePort,
-          protocol: target.protocol,
-          releaseName: release.releaseName,
-          ...(expose.lbip !== undefined && { lbip: expose.lbip }),
-          ...(expose.port !== undefined && { port: expose.port }),
-        },
-      });
-      pending = undefined;
-      (rule.body.created ? made : found).push(target);
-      endpoints.push(toEndpoint(rule.body));
-    }
+    targets = selectTargets(release.services ?? [], expose);
   } catch (err) {
-    const rules = [...made, ...(pending ? [pending] : []), ...(release.created ? found : [])];
-    throw await compensate({ client, cause: err, release, rules, installTimeoutMs, log });
+    throw await compensate({ client, cause: err, release, rules: [], installTimeoutMs, log });
   }
+  const claim = (target: ExposeTarget) =>
+    client.call<RuleAnswer>({
+      function: 'ingress-rule',
+      path: '/create',
+      timeoutMs: RULE_CALL_TIMEOUT_MS,
+      body: {
+        namespace: target.namespace,
+        serviceName: target.serviceName,
+        servicePort: target.servicePort,
+        protocol: target.protocol,
+        releaseName: release.releaseName,
+        ...(expose.lbip !== undefined && { lbip: expose.lbip }),
+        ...(expose.port !== undefined && { port: expose.port }),
+      },
+    });
+  // Claims of one protocol follow each other: they are compare-and-swaps on the same object and
+  // would only contend. The TCP and UDP claims run side by side (different ConfigMaps; the ingress
+  // function coalesces their Service update). After a failure no further claim is started.
+  const outcomes: ({ ok: true; rule: RuleAnswer } | { ok: false; err: unknown } | undefined)[] = targets.map(() => undefined);
+  let failed = false;
+  await Promise.all(
+    (['tcp', 'udp'] as const).map(async (protocol) => {
+      for (const [i, target] of targets.entries()) {
+        if (target.protocol !== protocol || failed) continue;
+        try {
+          outcomes[i] = { ok: true, rule: (await claim(target)).body };
+        } catch (err) {
+          outcomes[i] = { ok: false, err };
+          failed = true;
+        }
+      }
+    }),
+  );
+  const made = targets.filter((_, i) => outcomes[i]?.ok && outcomes[i].rule.created);
+  const found = targets.filter((_, i) => outcomes[i]?.ok && !outcomes[i].rule.created);
+  // A failed claim may be half-written (the ConfigMap entry without the Service port).
+  const broken = targets.filter((_, i) => outcomes[i]?.ok === false);
+  const firstError = outcomes.find((o) => o?.ok === false);
+  if (firstError) {
+    const rules = [...made, ...broken, ...(release.created ? found : [])];
+    throw await compensate({ client, cause: firstError.err, release, rules, installTimeoutMs, log });
+  }
+  const endpoints: Endpoint[] = outcomes.map((o) => toEndpoint((o as { rule: RuleAnswer }).rule));
 
   return {
     status: release.created ? 201 : 200,

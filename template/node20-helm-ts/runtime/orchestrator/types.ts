@@ -59,6 +59,7 @@ export interface RuleAnswer {
   namespace: string;
   releaseName?: string;
   created: boolean;
+  notice?: string;
 }
 
 export interface Endpoint {
@@ -67,6 +68,8 @@ export interface Endpoint {
   protocol: Protocol;
   serviceName: string;
   servicePort: number;
+  /** Passed on from ingress-rule: the rule could not go where it normally would (a full Gateway). */
+  notice?: string;
 }
 
 /** A Service port to expose: the target of one ingress rule. */
