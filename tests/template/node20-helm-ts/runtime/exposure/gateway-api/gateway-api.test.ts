@@ -174,3 +174,34 @@ describe('pool and repair', () => {
     expect(gatewayApi.dataPlane(cluster).get(`${claimed.ip} tcp/30000`)).toBe('tenants/svc-4:5432');
   });
 });
+
+describe('Kubernetes faults', () => {
+  test('a 409 on the Gateway write is read again and retried; transient 503s are retried', async () => {
+    const cluster = await start({ seed });
+    const backend = gatewayApi.backend(cluster);
+    await backend.claim(target(0));
+    cluster.requests.reset();
+    cluster.faults.conflictNext({ group: GROUP, resource: 'gateways', namespace: LB_NAMESPACE, name: 'pool-a' });
+    cluster.faults.inject({ verb: 'create', group: GROUP, resource: 'tcproutes', status: 503, times: 2 });
+
+    expect(await backend.claim(target(1))).toMatchObject({ port: 30001, created: true });
+    expect(cluster.requests.count({ verb: 'update', resource: 'gateways', status: 409 })).toBe(1);
+    expect(cluster.requests.count({ verb: 'create', resource: 'tcproutes', status: 503 })).toBe(2);
+    expect(gatewayApi.dataPlane(cluster).size).toBe(2);
+  });
+
+  test('a route that could not be created fails the claim; repeating the claim finishes it', async () => {
+    const cluster = await start({ seed });
+    const backend = gatewayApi.backend(cluster);
+    cluster.faults.inject({ verb: 'create', group: GROUP, resource: 'tcproutes', status: 500 });
+    expect(await rejectionOf(backend.claim(target(0)))).toMatchObject({ code: 'KUBE_API_ERROR', status: 502 });
+    // The listener is claimed (the port is not handed to anyone else) but nothing forwards yet.
+    expect(gateway(cluster).spec.listeners.map((l: Obj) => l.name)).toEqual(['http', 'tcp-30000']);
+    expect(gatewayApi.dataPlane(cluster).size).toBe(0);
+    expect((await backend.lookup({ protocol: 'tcp' })).port).toBe(30001);
+
+    cluster.faults.clear();
+    expect(await backend.claim(target(0))).toMatchObject({ port: 30000, created: false });
+    expect(gatewayApi.dataPlane(cluster).get(`${address(cluster, 'pool-a')} tcp/30000`)).toBe('tenants/svc-0:5432');
+  });
+});
