@@ -1,12 +1,14 @@
 // Everything `npm start` runs, as one call tests can make too: a Kubernetes API (the user's
-// kubeconfig, or the in-memory emulator with an ingress-nginx controller), a local chart
-// repository, an auth token, and the gateway serving every function.
+// kubeconfig, or the in-memory emulator with an ingress-nginx controller, and with
+// EXPOSURE_BACKEND=gateway-api a labelled Gateway too), a local chart repository, an auth token,
+// and the gateway serving every function.
 import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '#runtime/config.js';
 import { startChartRepo, type ChartRepo, type ChartSpec } from './chart-repo.js';
 import { startCluster, type Cluster, type StartClusterOptions } from './cluster/index.js';
+import { GATEWAY_DEFAULTS, gatewayObjects } from './gateway-fixture.js';
 import { startGateway, type Gateway } from './gateway.js';
 import { INGRESS_DEFAULTS, ingressControllerObjects } from './ingress-fixture.js';
 import { writeKubeconfigs, type KubeconfigSet } from './kubeconfig.js';
@@ -34,6 +36,8 @@ export interface DevStack {
   /** The kubeconfig the functions use. */
   kubeconfig: string;
   ingress: { namespace: string; serviceName: string; ip?: string };
+  /** With EXPOSURE_BACKEND=gateway-api on the emulator: the Gateway the functions make rules on. */
+  gatewayApi?: { namespace: string; name: string; label: string; ip?: string };
   close(): Promise<void>;
 }
 
@@ -55,18 +59,36 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
       for (const step of cleanups.reverse()) await step();
     })());
   try {
-    const config = loadConfig(env);
-    const ingressNamespace = config.loadBalancerNamespace;
     let kubeconfig = externalKubeconfig(env);
+    const emulated = !kubeconfig;
+    const gatewayApi = emulated && loadConfig(env).exposureBackend === 'gateway-api';
+    // gateway-api on the emulator: LoadBalancerNamespace/IngressLabel name the Gateways, those of the
+    // fixture unless set; the ingress-nginx objects stay where ingress-nginx's defaults put them.
+    const gatewayEnv: NodeJS.ProcessEnv = gatewayApi
+      ? {
+          LoadBalancerNamespace: env.LoadBalancerNamespace || env.LOAD_BALANCER_NAMESPACE || GATEWAY_DEFAULTS.namespace,
+          IngressLabel: env.IngressLabel || env.INGRESS_LABEL || GATEWAY_DEFAULTS.label,
+        }
+      : {};
+    const config = loadConfig({ ...env, ...gatewayEnv });
+    const ingressNamespace = gatewayApi ? INGRESS_DEFAULTS.namespace : config.loadBalancerNamespace;
     let cluster: Cluster | undefined;
     let kubeconfigs: KubeconfigSet | undefined;
     if (!kubeconfig) {
+      const gatewaySeed = gatewayApi
+        ? [
+            ...(config.loadBalancerNamespace === ingressNamespace ? [] : [{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: config.loadBalancerNamespace } }]),
+            ...gatewayObjects({ namespace: config.loadBalancerNamespace, label: config.ingressLabel }),
+          ]
+        : [];
       cluster = await startCluster({
         ...options.cluster,
         seed: [
+          // The Gateway first: it gets the first address of the pool.
+          ...gatewaySeed,
           ...ingressControllerObjects({
             namespace: ingressNamespace,
-            label: config.ingressLabel,
+            label: gatewayApi ? INGRESS_DEFAULTS.label : config.ingressLabel,
             tcpConfigMap: config.tcpServicesConfigMap,
             udpConfigMap: config.udpServicesConfigMap,
           }),
@@ -89,6 +111,7 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
       functionEnv: options.functionEnv,
       env: {
         ...env,
+        ...gatewayEnv,
         ...auth.env,
         KUBECONFIG: kubeconfig,
         // The local chart repository is on 127.0.0.1.
@@ -101,6 +124,12 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
     const controller = cluster?.store.get({ resource: 'services', namespace: ingressNamespace, name: INGRESS_DEFAULTS.serviceName }) as
       | { status?: { loadBalancer?: { ingress?: { ip?: string }[] } } }
       | undefined;
+    const gatewayName = GATEWAY_DEFAULTS.names[0];
+    const sharedGateway = gatewayApi
+      ? (cluster?.store.get({ group: 'gateway.networking.k8s.io', resource: 'gateways', namespace: config.loadBalancerNamespace, name: gatewayName }) as
+          | { status?: { addresses?: { value?: string }[] } }
+          | undefined)
+      : undefined;
     return {
       gateway,
       repo,
@@ -108,6 +137,14 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
       cluster,
       kubeconfig,
       ingress: { namespace: ingressNamespace, serviceName: INGRESS_DEFAULTS.serviceName, ip: controller?.status?.loadBalancer?.ingress?.[0]?.ip },
+      ...(gatewayApi && {
+        gatewayApi: {
+          namespace: config.loadBalancerNamespace,
+          name: gatewayName,
+          label: config.ingressLabel,
+          ip: sharedGateway?.status?.addresses?.[0]?.value,
+        },
+      }),
       close,
     };
   } catch (err) {

@@ -1,8 +1,11 @@
 // `npm start`: the functions on a local gateway (default http://127.0.0.1:8080, env PORT/HOST),
 // against the cluster of KUBECONFIG / ~/.kube/config, or an EMULATED in-memory cluster when there
-// is none or USE_EMBEDDED_CLUSTER is set. Prints a token and ready-to-copy curl commands, then one
-// machine-readable line: `READY {"url":...,"token":...,"chartRepo":...,"cluster":...,"kubeconfig":...}`.
+// is none or USE_EMBEDDED_CLUSTER is set. EXPOSURE_BACKEND=gateway-api makes the rules on a
+// labelled Gateway the emulator serves instead of on its ingress-nginx controller. Prints a token
+// and ready-to-copy curl commands, then one machine-readable line:
+// `READY {"url":...,"token":...,"chartRepo":...,"cluster":...,"kubeconfig":...,"exposure":...}`.
 // Ctrl-C stops everything and removes the temp files.
+import { loadConfig } from '#runtime/config.js';
 import { startDevStack } from './dev-stack.js';
 
 function portOf(value: string | undefined): number {
@@ -15,7 +18,7 @@ function portOf(value: string | undefined): number {
 const shellQuote = (s: string) => `'${s.replaceAll("'", "'\\''")}'`;
 
 const stack = await startDevStack({ port: portOf(process.env.PORT), host: process.env.HOST || '127.0.0.1' });
-const { gateway, repo, auth, cluster } = stack;
+const { gateway, repo, auth, cluster, gatewayApi } = stack;
 const chart = repo.charts[0];
 const deployBody = JSON.stringify({
   chartName: chart.name,
@@ -38,7 +41,11 @@ const lines = [
     ? `  cluster     EMULATED Kubernetes API (in memory: nothing really runs) at ${cluster.url}`
     : `  cluster     REAL cluster of ${stack.kubeconfig} (set USE_EMBEDDED_CLUSTER=1 to use the emulator)`,
   `  kubeconfig  ${stack.kubeconfig}`,
-  ...(cluster ? [`  ingress     ${stack.ingress.namespace}/${stack.ingress.serviceName} (emulated ingress-nginx) at ${stack.ingress.ip ?? '?'}`] : []),
+  ...(!cluster
+    ? []
+    : gatewayApi
+      ? [`  gateway     ${gatewayApi.namespace}/${gatewayApi.name} (emulated Gateway API Gateway, appingress=${gatewayApi.label}) at ${gatewayApi.ip ?? '?'}`]
+      : [`  ingress     ${stack.ingress.namespace}/${stack.ingress.serviceName} (emulated ingress-nginx) at ${stack.ingress.ip ?? '?'}`]),
   `  charts      ${repo.url}  (${repo.charts.map((c) => `${c.name} ${c.version}`).join(', ')}; use as privateChartsRepo)`,
   `  token       ${auth.token}`,
   `  functions   ${gateway.functions.map((f) => `${gateway.url}/function/${f}`).join('\n              ')}`,
@@ -64,6 +71,7 @@ process.stdout.write(
     cluster: cluster ? 'emulated' : 'external',
     clusterUrl: cluster?.url,
     kubeconfig: stack.kubeconfig,
+    exposure: loadConfig(process.env).exposureBackend,
   })}\n`,
 );
 

@@ -1,9 +1,10 @@
 // Shared by the end-to-end tests: calling the gateway, receiving its async callbacks, and reading
 // what the functions left in the emulated cluster (helm release Secrets, tcp/udp ConfigMaps,
-// controller Service ports).
+// controller Service ports, the shared Gateway and its TCPRoutes/UDPRoutes).
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Cluster } from '../../dev/cluster/index.js';
+import { GATEWAY_DEFAULTS } from '../../dev/gateway-fixture.js';
 import { INGRESS_DEFAULTS } from '../../dev/ingress-fixture.js';
 
 export interface Answer {
@@ -77,3 +78,34 @@ export function controllerPorts(cluster: Cluster): string[] {
 }
 
 export const BASE_PORTS = ['http 80/TCP', 'https 443/TCP'];
+
+const GATEWAY_GROUP = 'gateway.networking.k8s.io';
+
+export interface GatewayView {
+  metadata: { name: string; namespace: string; annotations?: Record<string, string> };
+  spec: { listeners: { name: string; protocol: string; port: number }[] };
+  status: { addresses: { value: string }[]; listeners?: { name: string; attachedRoutes: number }[] };
+}
+
+/** The Gateway the dev fixture made (default: the fixture's only one). */
+export function sharedGateway(cluster: Cluster, namespace: string = GATEWAY_DEFAULTS.namespace, name: string = GATEWAY_DEFAULTS.names[0]): GatewayView {
+  return cluster.store.get({ group: GATEWAY_GROUP, resource: 'gateways', namespace, name }) as unknown as GatewayView;
+}
+
+export interface RouteView {
+  kind: 'TCPRoute' | 'UDPRoute';
+  metadata: { name: string; namespace: string };
+  spec: {
+    parentRefs: { namespace?: string; name: string; sectionName?: string }[];
+    rules: { backendRefs: { name: string; namespace?: string; port: number }[] }[];
+  };
+}
+
+/** Every TCPRoute, then every UDPRoute, in all namespaces. */
+export function gatewayRoutes(cluster: Cluster): RouteView[] {
+  return (['TCPRoute', 'UDPRoute'] as const).flatMap((kind) =>
+    cluster.store
+      .list({ group: GATEWAY_GROUP, resource: `${kind.toLowerCase()}s` })
+      .map((route) => ({ ...(route as unknown as RouteView), kind })),
+  );
+}

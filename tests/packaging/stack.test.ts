@@ -62,7 +62,9 @@ describe('stack.yml', () => {
     const account = fn.annotations?.['com.openfaas.serviceaccount'];
     expect(account, name).toBeTruthy();
     const found = objects.filter((o) => o.kind === 'ServiceAccount' && o.metadata.name === account && o.metadata.namespace === 'openfaas-fn');
-    expect(found).toHaveLength(1);
+    expect(found.length).toBeGreaterThan(0);
+    // ingress.yaml and gateway-api.yaml each define the ingress functions' account (one or the other is applied).
+    for (const other of found) expect(other).toEqual(found[0]);
   });
 
   test('watchdog timeouts exceed helm timeouts; the orchestrators outlast the helm function', () => {
@@ -82,17 +84,31 @@ describe('stack.yml', () => {
     }
   });
 
-  test('the ingress functions agree on the controller settings', () => {
-    const keys = ['LoadBalancerNamespace', 'IngressLabel', 'PORT_RANGE'] as const;
+  test('the ingress functions agree on the backend and controller settings', () => {
+    const keys = ['EXPOSURE_BACKEND', 'LoadBalancerNamespace', 'IngressLabel', 'PORT_RANGE'] as const;
     const pick = (name: string) => Object.fromEntries(keys.map((k) => [k, stack.functions[name].environment?.[k]]));
     expect(pick('ingress-rule')).toEqual(pick('port-lookup'));
-    expect(pick('ingress-rule')).toEqual({ LoadBalancerNamespace: 'ingress-nginx', IngressLabel: 'ingress-nginx', PORT_RANGE: '20000-30000' });
+    expect(pick('ingress-rule')).toEqual({
+      EXPOSURE_BACKEND: 'ingress-nginx',
+      LoadBalancerNamespace: 'ingress-nginx',
+      IngressLabel: 'ingress-nginx',
+      PORT_RANGE: '20000-30000',
+    });
+    // Only the functions that make rules choose a backend.
+    for (const name of ['helm', 'deploy-and-expose', 'undeploy']) expect(stack.functions[name].environment?.EXPOSURE_BACKEND, name).toBeUndefined();
   });
 });
 
 describe('rbac/', () => {
   test('every file parses into Kubernetes objects', () => {
-    expect(files.map((f) => path.basename(f))).toEqual(['community-edition.yaml', 'helm-cluster-wide.yaml', 'helm.yaml', 'ingress.yaml', 'orchestrator.yaml']);
+    expect(files.map((f) => path.basename(f))).toEqual([
+      'community-edition.yaml',
+      'gateway-api.yaml',
+      'helm-cluster-wide.yaml',
+      'helm.yaml',
+      'ingress.yaml',
+      'orchestrator.yaml',
+    ]);
     for (const o of objects) {
       expect(o.apiVersion).toMatch(/^(v1|rbac\.authorization\.k8s\.io\/v1)$/);
       expect(['ServiceAccount', 'Role', 'ClusterRole', 'RoleBinding', 'ClusterRoleBinding']).toContain(o.kind);
@@ -134,6 +150,31 @@ describe('rbac/', () => {
     };
     expect(sa.automountServiceAccountToken).toBe(false);
     expect(objects.filter((o) => o.subjects?.some((s) => s.name === 'helm-deployer-orchestrator'))).toEqual([]);
+  });
+
+  test('gateway-api.yaml replaces ingress.yaml: same ServiceAccount, rules only on its own resources', () => {
+    const [ingress, gateway] = ['ingress.yaml', 'gateway-api.yaml'].map((f) => loadManifests([path.join(root, 'rbac', f)]));
+    const accounts = (list: RbacObject[]) => list.filter((o) => o.kind === 'ServiceAccount');
+    expect(accounts(gateway)).toEqual(accounts(ingress));
+    for (const b of gateway.filter((o) => o.kind.endsWith('Binding'))) {
+      expect(b.subjects).toEqual([{ kind: 'ServiceAccount', name: 'helm-deployer-ingress', namespace: 'openfaas-fn' }]);
+    }
+    // Gateway API objects and reading backend Services; nothing of ingress-nginx (no ConfigMaps, no Service writes).
+    const granted = gateway.flatMap((o) => (o.rules ?? []).flatMap((r) => (r.resources ?? []).flatMap((res) => r.verbs.map((v) => `${v} ${r.apiGroups?.join(',')}/${res}`))));
+    expect(granted.filter((g) => !g.includes('gateway.networking.k8s.io/')).sort()).toEqual(['get /services']);
+    expect(granted.filter((g) => /^(create|delete|patch|deletecollection) gateway\.networking\.k8s\.io\/gateways$/.test(g))).toEqual([]);
+  });
+
+  test('community-edition.yaml binds openfaas-fn:default to every role helm.yaml, ingress.yaml and gateway-api.yaml bind, in the same place', () => {
+    const ce = loadManifests([path.join(root, 'rbac', 'community-edition.yaml')]);
+    const where = (o: RbacObject) => `${o.kind} ${o.metadata.namespace ?? '(cluster)'} -> ${o.roleRef!.kind}/${o.roleRef!.name}`;
+    const dedicated = loadManifests(['helm.yaml', 'ingress.yaml', 'gateway-api.yaml'].map((f) => path.join(root, 'rbac', f)))
+      .filter((o) => o.kind.endsWith('Binding'))
+      .map(where)
+      .sort();
+    const forDefault = ce.filter((o) => o.subjects?.every((s) => s.name === 'default' && s.namespace === 'openfaas-fn')).map(where).sort();
+    expect(forDefault).toEqual(dedicated);
+    expect(ce.every((o) => o.kind.endsWith('Binding'))).toBe(true);
   });
 
   test('every rule carries a comment explaining it', () => {
