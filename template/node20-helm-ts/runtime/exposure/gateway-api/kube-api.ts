@@ -83,8 +83,8 @@ export interface GatewayKube {
   replaceGateway(ref: ObjectRef, body: Gateway): Promise<Gateway>;
   readService(ref: ObjectRef): Promise<V1Service | undefined>;
   readRoute(kind: RouteKind, ref: ObjectRef): Promise<Route | undefined>;
-  /** Routes of both kinds in every namespace with this label selector. */
-  listRoutes(labelSelector: string): Promise<Route[]>;
+  /** Routes of both kinds with this label selector, in `namespace` or in every namespace. */
+  listRoutes(labelSelector: string, namespace?: string): Promise<Route[]>;
   createRoute(kind: RouteKind, body: Route): Promise<Route>;
   /** Conditional on body.metadata.resourceVersion. */
   replaceRoute(kind: RouteKind, body: Route): Promise<Route>;
@@ -210,15 +210,18 @@ export function createGatewayKube({
       const call = await routeCall(kind);
       return read(`read ${kind} ${where(ref)}`, ({ options }) => api.getNamespacedCustomObject({ ...call, ...ref }, options));
     },
-    listRoutes: async (labelSelector) => {
+    listRoutes: async (labelSelector, namespace) => {
       const lists = await Promise.all(
         (['TCPRoute', 'UDPRoute'] as const).map(async (kind) => {
           const call = await routeCall(kind);
           stats.reads++;
-          const list = await withRetry(({ options }) => api.listClusterCustomObject({ ...call, labelSelector }, options), {
-            ...retry,
-            operation: `list ${kind}s (${labelSelector})`,
-          });
+          const list = await withRetry(
+            ({ options }) =>
+              namespace === undefined
+                ? api.listClusterCustomObject({ ...call, labelSelector }, options)
+                : api.listNamespacedCustomObject({ ...call, namespace, labelSelector }, options),
+            { ...retry, operation: `list ${kind}s${namespace === undefined ? '' : ` in ${namespace}`} (${labelSelector})` },
+          );
           return ((list as { items: Route[] }).items ?? []).map((r) => ({ ...r, kind }));
         }),
       );

@@ -42,7 +42,8 @@ export async function repairGateways(deps: GatewayDeps, { dryRun = true }: { dry
   const routes = config.gatewayRouteNamespace;
   // Routes first: a route is created only after its rule is recorded, so every route listed here
   // whose rule the later Gateway read does not show has really lost its rule.
-  const found = await kube.listRoutes(MANAGED_SELECTOR);
+  // Routes in the Gateway namespace are all there; otherwise they are spread over tenant namespaces.
+  const found = await kube.listRoutes(MANAGED_SELECTOR, routes === 'gateway' ? config.loadBalancerNamespace : undefined);
   const pool = await selectPool({ kube, config });
   const exists = new Map<string, Promise<boolean>>();
   const serviceExists = ({ namespace, serviceName }: Target) => {

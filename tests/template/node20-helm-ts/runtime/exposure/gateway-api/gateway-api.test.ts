@@ -76,6 +76,23 @@ describe('the objects a rule is made of', () => {
     expect(cluster.store.list({ group: GROUP, resource: 'referencegrants' })).toEqual([]);
   });
 
+  test('with routes in the Gateway namespace, repair looks for orphans there only and removes their ReferenceGrant', async () => {
+    const cluster = await start({ seed });
+    const backend = gatewayApi.backend(cluster, { routeNamespace: 'gateway' });
+    await backend.claim(target(3));
+    const g = gateway(cluster) as KubeObject & Obj;
+    cluster.store.update({
+      ...g,
+      metadata: { ...g.metadata, annotations: {}, resourceVersion: undefined },
+      spec: { ...g.spec, listeners: g.spec.listeners.filter((l: Obj) => l.name === 'http') },
+    });
+    cluster.requests.reset();
+    expect((await backend.repair({ dryRun: false })).fixed).toEqual([{ ip: address(cluster, 'pool-a'), protocol: 'tcp', port: 30000, action: 'removed', object: 'route' }]);
+    expect(cluster.requests.filter({ verb: 'list', resource: 'tcproutes' }).map((e) => e.namespace)).toEqual([LB_NAMESPACE]);
+    expect(routes(cluster)).toEqual([]);
+    expect(cluster.store.list({ group: GROUP, resource: 'referencegrants' })).toEqual([]);
+  });
+
   test('listeners and annotations that are not ours are left alone', async () => {
     const foreign = { name: 'custom', protocol: 'TCP', port: 30000 };
     const cluster = await start({ seed, pools: 0 });
