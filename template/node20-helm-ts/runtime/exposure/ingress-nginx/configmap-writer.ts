@@ -29,13 +29,36 @@ export interface CasOptions {
 
 export const DEFAULT_CAS: Required<CasOptions> = { attempts: 20, baseDelayMs: 5, maxDelayMs: 250, random: Math.random };
 
+export interface Written<R> {
+  /** What the operation returned. */
+  value: R;
+  /**
+   * The ConfigMap right after the round that applied the operation: the object written, or the one
+   * read when nothing needed writing; undefined when it does not exist and nothing was written.
+   */
+  configMap?: V1ConfigMap;
+}
+
+/** CAS rounds per operation, for the benchmark. */
+export interface WriterStats {
+  /** Operations settled (done or failed). */
+  operations: number;
+  /** Rounds an operation took part in after its first (each follows a 409), summed over operations. */
+  retries: number;
+  /** The most such rounds of one operation. */
+  maxRetries: number;
+}
+
 export interface ConfigMapWriter {
-  submit<R>(ref: ObjectRef, op: ConfigMapOp<R>): Promise<R>;
+  submit<R>(ref: ObjectRef, op: ConfigMapOp<R>): Promise<Written<R>>;
+  readonly stats: WriterStats;
 }
 
 interface Item {
   op: ConfigMapOp<unknown>;
-  resolve(value: unknown): void;
+  /** Rounds this operation took part in so far. */
+  rounds: number;
+  resolve(written: Written<unknown>): void;
   reject(err: unknown): void;
 }
 
@@ -54,17 +77,30 @@ function sortedData(data: Record<string, string>): Record<string, string> {
 /**
  * Renders `items` against the current ConfigMap and writes the result with its resourceVersion
  * (or creates the ConfigMap), re-reading and re-rendering on 409. `more` is polled before each
- * round to fold in operations that arrived meanwhile.
+ * round to fold in operations that arrived meanwhile. `settled` is told each operation's rounds.
  */
-async function runRounds(kube: IngressKube, ref: ObjectRef, items: Item[], more: () => Item[], cas: Required<CasOptions>): Promise<void> {
+async function runRounds(
+  kube: IngressKube,
+  ref: ObjectRef,
+  items: Item[],
+  more: () => Item[],
+  cas: Required<CasOptions>,
+  settled: (item: Item) => void,
+): Promise<void> {
+  const failAll = (err: unknown) => {
+    for (const item of items) {
+      settled(item);
+      item.reject(err);
+    }
+  };
   for (let round = 1; ; round++) {
     items.push(...more());
+    for (const item of items) item.rounds++;
     let current: V1ConfigMap | undefined;
     try {
       current = await kube.readConfigMap(ref);
     } catch (err) {
-      for (const item of items) item.reject(err);
-      return;
+      return failAll(err);
     }
     const before = { ...(current?.data ?? {}) };
     const data = { ...before };
@@ -75,38 +111,35 @@ async function runRounds(kube: IngressKube, ref: ObjectRef, items: Item[], more:
         return { ok: false as const, err };
       }
     });
-    const settle = () =>
+    const settle = (configMap: V1ConfigMap | undefined) =>
       items.forEach((item, i) => {
         const o = outcomes[i];
-        if (o.ok) item.resolve(o.value);
+        settled(item);
+        if (o.ok) item.resolve({ value: o.value, configMap });
         else item.reject(o.err);
       });
-    if (sameData(before, data)) return settle();
+    if (sameData(before, data)) return settle(current);
     try {
       if (current) {
-        await kube.replaceConfigMap(ref, { ...current, data: sortedData(data) });
-      } else {
+        return settle(await kube.replaceConfigMap(ref, { ...current, data: sortedData(data) }));
+      }
+      return settle(
         await kube.createConfigMap(ref, {
           apiVersion: 'v1',
           kind: 'ConfigMap',
           metadata: { name: ref.name, namespace: ref.namespace },
           data: sortedData(data),
-        });
-      }
-      return settle();
+        }),
+      );
     } catch (err) {
-      if (!isConflict(err) && !isAlreadyExists(err)) {
-        for (const item of items) item.reject(err);
-        return;
-      }
+      if (!isConflict(err) && !isAlreadyExists(err)) return failAll(err);
       if (round >= cas.attempts) {
-        const conflict = new FunctionError(
-          'CONFLICT',
-          `ConfigMap ${key(ref)} kept changing; gave up after ${round} write attempts`,
-          { configMap: key(ref), attempts: round },
+        return failAll(
+          new FunctionError('CONFLICT', `ConfigMap ${key(ref)} kept changing; gave up after ${round} write attempts`, {
+            configMap: key(ref),
+            attempts: round,
+          }),
         );
-        for (const item of items) item.reject(conflict);
-        return;
       }
       await sleep(backoffDelay(round - 1, cas));
     }
@@ -124,12 +157,19 @@ export function createConfigMapWriter({
 }): ConfigMapWriter {
   const options = { ...DEFAULT_CAS, ...Object.fromEntries(Object.entries(cas).filter(([, v]) => v !== undefined)) };
   const queues = new Map<string, { pending: Item[]; running: boolean }>();
+  const stats: WriterStats = { operations: 0, retries: 0, maxRetries: 0 };
+  const settled = (item: Item) => {
+    const retries = Math.max(0, item.rounds - 1);
+    stats.operations++;
+    stats.retries += retries;
+    stats.maxRetries = Math.max(stats.maxRetries, retries);
+  };
 
   const drain = async (ref: ObjectRef, queue: { pending: Item[]; running: boolean }) => {
     queue.running = true;
     try {
       while (queue.pending.length > 0) {
-        await runRounds(kube, ref, queue.pending.splice(0), () => queue.pending.splice(0), options);
+        await runRounds(kube, ref, queue.pending.splice(0), () => queue.pending.splice(0), options, settled);
       }
     } finally {
       queue.running = false;
@@ -138,11 +178,12 @@ export function createConfigMapWriter({
   };
 
   return {
-    submit<R>(ref: ObjectRef, op: ConfigMapOp<R>): Promise<R> {
-      return new Promise<R>((resolve, reject) => {
-        const item: Item = { op, resolve: resolve as (v: unknown) => void, reject };
+    stats,
+    submit<R>(ref: ObjectRef, op: ConfigMapOp<R>): Promise<Written<R>> {
+      return new Promise<Written<R>>((resolve, reject) => {
+        const item: Item = { op, rounds: 0, resolve: resolve as (written: Written<unknown>) => void, reject };
         if (!coalesce) {
-          void runRounds(kube, ref, [item], () => [], options);
+          void runRounds(kube, ref, [item], () => [], options, settled);
           return;
         }
         let queue = queues.get(key(ref));

@@ -24,6 +24,8 @@ export interface Controller {
    * https, ports added by hand), per protocol. Ports of our scheme follow the ConfigMaps instead.
    */
   foreignPorts: Record<Protocol, Set<number>>;
+  /** The Service as it was read: a reconcile of its ports may start from it instead of reading it again. */
+  object?: V1Service;
 }
 
 type DiscoveryConfig = Pick<RuntimeConfig, 'loadBalancerNamespace' | 'ingressLabel' | 'tcpServicesConfigMap' | 'udpServicesConfigMap'>;
@@ -54,6 +56,7 @@ export function toController(service: V1Service, config: DiscoveryConfig): Contr
       udp: configMapRef(service, 'udp', config.udpServicesConfigMap),
     },
     foreignPorts,
+    object: service,
   };
 }
 

@@ -6,7 +6,7 @@ import type { CoreV1Api } from '@kubernetes/client-node';
 import type { RuntimeConfig } from '../../config.js';
 import { makeCoreV1Api, type RetryOptions } from '../../kube.js';
 import { claimPort } from './claim.js';
-import { createConfigMapWriter, type CasOptions } from './configmap-writer.js';
+import { createConfigMapWriter, type CasOptions, type ConfigMapWriter } from './configmap-writer.js';
 import type { IngressConfig, IngressDeps } from './deps.js';
 import type { ExposureBackend } from '../backend.js';
 import { createIngressKube, type IngressKube } from './kube-api.js';
@@ -17,6 +17,8 @@ import { createServiceSync } from './service-sync.js';
 export interface Ingress extends ExposureBackend {
   readonly name: 'ingress-nginx';
   readonly kube: IngressKube;
+  /** The ConfigMap writer shared by this instance's operations (its stats count CAS retries). */
+  readonly writer: ConfigMapWriter;
 }
 
 export interface IngressOptions {
@@ -40,6 +42,7 @@ export function createIngress({ config, api, retry, cas, coalesce = true }: Ingr
   return {
     name: 'ingress-nginx',
     kube,
+    writer: deps.writer,
     lookup: (request) => lookupPort(deps, request),
     claim: (request) => claimPort(deps, request),
     remove: (request) => deleteRules(deps, request),

@@ -1,5 +1,7 @@
 // The few Kubernetes calls the ingress code makes, each through withRetry, with counters for the
-// benchmark. Reads of missing objects return undefined; other failures are KUBE_API_ERROR.
+// benchmark. Reads of missing objects return undefined; other failures are KUBE_API_ERROR. Every
+// object answered is stamped with when this process saw it (seenAt), so that code holding two
+// objects can tell which one reflects the older state of the cluster.
 import type { CoreV1Api, V1ConfigMap, V1Service } from '@kubernetes/client-node';
 import { isNotFound, withRetry, type RetryOptions } from '../../kube.js';
 
@@ -15,6 +17,16 @@ export interface KubeStats {
   conflicts: number;
 }
 
+/**
+ * When an object was seen, on a counter that ticks at every request sent and every answer received
+ * by this IngressKube. The object's state is no older than the cluster was at `sent` and no newer
+ * than at `received`: an object with `received` below another's `sent` shows the older state.
+ */
+export interface Seen {
+  sent: number;
+  received: number;
+}
+
 export interface IngressKube {
   listServices(opts: { namespace: string; labelSelector: string }): Promise<V1Service[]>;
   readService(ref: ObjectRef): Promise<V1Service | undefined>;
@@ -24,6 +36,8 @@ export interface IngressKube {
   createConfigMap(ref: ObjectRef, body: V1ConfigMap): Promise<V1ConfigMap>;
   /** Conditional on body.metadata.resourceVersion. */
   replaceConfigMap(ref: ObjectRef, body: V1ConfigMap): Promise<V1ConfigMap>;
+  /** When an object answered by one of these calls (list items included) was seen. */
+  seenAt(object: object): Seen | undefined;
   readonly stats: KubeStats;
 }
 
@@ -42,11 +56,23 @@ export function createIngressKube({
 }): IngressKube {
   const stats: KubeStats = { reads: 0, writes: 0, conflicts: 0 };
   const inflight = new Map<string, Promise<V1Service[]>>();
+  let tick = 0;
+  const seen = new WeakMap<object, Seen>();
+
+  /** Runs the call (with its retries) and stamps what it answered. */
+  const stamped = async <T>(operation: string, call: Parameters<typeof withRetry<T>>[0], objects: (answer: T) => object[]): Promise<T> => {
+    const sent = ++tick;
+    const answer = await withRetry(call, { ...retry, operation });
+    const received = ++tick;
+    for (const object of objects(answer)) seen.set(object, { sent, received });
+    return answer;
+  };
+  const itself = <T>(answer: T): object[] => (answer !== null && typeof answer === 'object' ? [answer] : []);
 
   const read = async <T>(operation: string, call: Parameters<typeof withRetry<T>>[0]): Promise<T | undefined> => {
     stats.reads++;
     try {
-      return await withRetry(call, { ...retry, operation });
+      return await stamped(operation, call, itself);
     } catch (err) {
       if (isNotFound(err)) return undefined;
       throw err;
@@ -56,7 +82,7 @@ export function createIngressKube({
   const write = async <T>(operation: string, call: Parameters<typeof withRetry<T>>[0]): Promise<T> => {
     stats.writes++;
     try {
-      return await withRetry(call, { ...retry, operation });
+      return await stamped(operation, call, itself);
     } catch (err) {
       if ((err as { details?: { status?: number } }).details?.status === 409) stats.conflicts++;
       throw err;
@@ -65,15 +91,17 @@ export function createIngressKube({
 
   return {
     stats,
+    seenAt: (object) => seen.get(object),
     listServices({ namespace, labelSelector }) {
       const key = `${namespace}?${labelSelector}`;
       const shared = inflight.get(key);
       if (shared) return shared;
       stats.reads++;
-      const list = withRetry(({ options }) => api.listNamespacedService({ namespace, labelSelector }, options), {
-        ...retry,
-        operation: `list Services in ${namespace} (${labelSelector})`,
-      }).then((l) => l.items);
+      const list = stamped(
+        `list Services in ${namespace} (${labelSelector})`,
+        ({ options }) => api.listNamespacedService({ namespace, labelSelector }, options),
+        (l) => l.items,
+      ).then((l) => l.items);
       if (!shareLists) return list;
       inflight.set(key, list);
       const forget = () => inflight.delete(key);

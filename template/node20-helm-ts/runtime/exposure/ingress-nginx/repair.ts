@@ -51,7 +51,7 @@ export async function repair(deps: IngressDeps, { dryRun = true }: { dryRun?: bo
     } else {
       await Promise.all(
         PROTOCOLS.filter((p) => dangling[p].size > 0).map(async (protocol) => {
-          const gone = await writer.submit(controller.configMaps[protocol], removeOp((e) => dangling[protocol].has(`${e.port}=${e.value}`)));
+          const { value: gone } = await writer.submit(controller.configMaps[protocol], removeOp((e) => dangling[protocol].has(`${e.port}=${e.value}`)));
           removed.push(...gone.map((e) => ({ ip: controller.ip, port: e.port, protocol, ...e.target, reason: 'ServiceNotFound' as const })));
         }),
       );

@@ -1,4 +1,5 @@
 // Listing and deleting rules, and the read-only free-port lookup.
+import type { V1ConfigMap } from '@kubernetes/client-node';
 import { compareRules, matchesDelete, type DeleteRequest } from '../backend.js';
 import type { ConfigMapOp } from './configmap-writer.js';
 import { chooseController } from './claim.js';
@@ -63,12 +64,15 @@ export async function deleteRules(deps: IngressDeps, request: DeleteRequest): Pr
   const match = (entry: { port: number; target: Target }) => matchesDelete(request, entry);
   const deleted = await Promise.all(
     controllers.map(async (controller) => {
+      const configMaps: Partial<Record<Protocol, V1ConfigMap>> = {};
       const removed = await Promise.all(
-        protocols.map(async (protocol) =>
-          (await deps.writer.submit(controller.configMaps[protocol], removeOp(match))).map((e) => toRule(controller, protocol, e)),
-        ),
+        protocols.map(async (protocol) => {
+          const written = await deps.writer.submit(controller.configMaps[protocol], removeOp(match));
+          configMaps[protocol] = written.configMap;
+          return written.value.map((e) => toRule(controller, protocol, e));
+        }),
       );
-      await deps.sync.sync(controller, protocols);
+      await deps.sync.sync(controller, protocols, { service: controller.object, configMaps });
       return removed.flat();
     }),
   );
