@@ -74,6 +74,27 @@ describe('deploy-and-expose', () => {
     });
   });
 
+  test('the TCP and the UDP claim are made side by side', async () => {
+    let udpArrived!: () => void;
+    const udp = new Promise<boolean>((resolve) => (udpArrived = () => resolve(true)));
+    const given = (ms: number) => new Promise<boolean>((resolve) => setTimeout(() => resolve(false), ms));
+    sibling().post('/function/helm/install').reply(201, installed());
+    sibling()
+      .post('/function/ingress-rule/create', (b) => b.serviceName === 'r1')
+      // Answered only once the UDP claim has arrived too: claims made one after the other never get there.
+      .reply(async () =>
+        (await Promise.race([udp, given(2000)])) ? [201, rule('r1', 1883, 'tcp', 20000)] : [409, errorBody('CONFLICT', 'the UDP claim never came')],
+      )
+      .post('/function/ingress-rule/create', (b) => b.serviceName === 'r1-udp')
+      .reply(() => {
+        udpArrived();
+        return [201, rule('r1-udp', 5683, 'udp', 20000)];
+      });
+    const res = await call({ chartName: 'iot-gateway' });
+    expect(res.status).toBe(201);
+    expect(res.body).toMatchObject({ endpoints: [{ protocol: 'tcp', serviceName: 'r1' }, { protocol: 'udp', serviceName: 'r1-udp' }] });
+  });
+
   test('a repeated delivery answers 200 with the same endpoints', async () => {
     sibling().post('/function/helm/install').reply(200, installed(false));
     sibling()
