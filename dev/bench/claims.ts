@@ -25,6 +25,11 @@ export interface Outcome extends Scenario {
   requests: number;
   /** The ConfigMap and the controller Service list the same ports at the end. */
   consistent: boolean;
+  /** Claims answered with a port another claim also got. */
+  duplicates: number;
+  /** ConfigMap CAS rounds a claim took after its first (each after a 409): mean and max over claims. */
+  retriesMean: number;
+  retriesMax: number;
 }
 
 const NAMESPACE = 'ingress-nginx';
@@ -97,6 +102,9 @@ export async function runScenario(scenario: Scenario): Promise<Outcome> {
       conflicts: cluster.requests.count({ status: 409 }),
       requests: cluster.requests.count(),
       consistent: JSON.stringify(open) === JSON.stringify(mapped) && mapped.length === ports.length,
+      duplicates: ports.length - new Set(ports).size,
+      retriesMean: instances.reduce((n, i) => n + i.writer.stats.retries, 0) / Math.max(1, instances.reduce((n, i) => n + i.writer.stats.operations, 0)),
+      retriesMax: Math.max(...instances.map((i) => i.writer.stats.maxRetries)),
     };
   } finally {
     await cluster.stop();
