@@ -32,9 +32,13 @@ export interface CasOptions {
 
 export const DEFAULT_CAS: Required<CasOptions> = { attempts: 20, baseDelayMs: 5, maxDelayMs: 250, random: Math.random };
 
+export function casOptions(cas: CasOptions = {}): Required<CasOptions> {
+  return { ...DEFAULT_CAS, ...Object.fromEntries(Object.entries(cas).filter(([, v]) => v !== undefined)) };
+}
+
 /** How one kind of object is read, turned into an editable copy and written back. */
 export interface CasObject<O, S> {
-  /** For messages: "ConfigMap", "Gateway". */
+  /** For messages and error details: "ConfigMap", "Gateway". */
   kind: string;
   /** undefined: the object does not exist. */
   read(ref: ObjectRef): Promise<O | undefined>;
@@ -43,16 +47,29 @@ export interface CasObject<O, S> {
   same(a: S, b: S): boolean;
   /**
    * Writes `next` conditionally on `current`'s resourceVersion, or creates the object. Throws 409
-   * when stale. Returns the object as written, when the API answered it.
+   * when stale. Returns the object as written.
    */
-  write(ref: ObjectRef, current: O | undefined, next: S): Promise<O | void>;
+  write(ref: ObjectRef, current: O | undefined, next: S): Promise<O>;
 }
 
+export interface Written<O, R> {
+  /** What the edit returned. */
+  value: R;
+  /**
+   * The object right after the round that applied the edit: as written, or as read when nothing
+   * needed writing; undefined when it does not exist and nothing was written.
+   */
+  object?: O;
+}
+
+/** CAS rounds per edit. */
 export interface CasStats {
-  /** Write rounds refused with 409 and rendered again. */
+  /** Edits settled (done or failed). */
+  operations: number;
+  /** Rounds an edit took part in after its first (each follows a 409), summed over edits. */
   retries: number;
-  /** Edits submitted. */
-  edits: number;
+  /** The most such rounds of one edit. */
+  maxRetries: number;
 }
 
 export interface CasWriter<O, S> {
@@ -60,14 +77,16 @@ export interface CasWriter<O, S> {
    * `hint`: the object as the caller just read (listed) it. The first round edits it instead of
    * reading the object again; if it was stale, the write gets 409 and the next round reads.
    */
-  submit<R>(ref: ObjectRef, op: CasOp<S, R>, hint?: O): Promise<R>;
+  submit<R>(ref: ObjectRef, op: CasOp<S, R>, hint?: O): Promise<Written<O, R>>;
   readonly stats: CasStats;
 }
 
 interface Item<O, S> {
   op: CasOp<S, unknown>;
   hint?: O;
-  resolve(value: unknown): void;
+  /** Rounds this edit took part in so far. */
+  rounds: number;
+  resolve(written: Written<O, unknown>): void;
   reject(err: unknown): void;
 }
 
@@ -85,18 +104,25 @@ async function runRounds<O, S>(
   items: Item<O, S>[],
   more: () => Item<O, S>[],
   cas: Required<CasOptions>,
-  stats: CasStats,
+  settled: (item: Item<O, S>) => void,
   known?: O,
 ): Promise<O | undefined> {
+  const failAll = (err: unknown) => {
+    for (const item of items) {
+      settled(item);
+      item.reject(err);
+    }
+    return undefined;
+  };
   for (let round = 1; ; round++) {
     items.push(...more());
     const hint = round === 1 ? (known ?? items.find((item) => item.hint !== undefined)?.hint) : undefined;
+    for (const item of items) item.rounds++;
     let current = hint;
     try {
       current ??= await object.read(ref);
     } catch (err) {
-      for (const item of items) item.reject(err);
-      return undefined;
+      return failAll(err);
     }
     const before = object.state(current);
     const working = object.state(current);
@@ -107,37 +133,39 @@ async function runRounds<O, S>(
         return { ok: false as const, err };
       }
     });
-    const settle = () =>
-      items.forEach((item, i) => {
-        const o = outcomes[i];
-        if (o.ok) item.resolve(o.value);
-        else item.reject(o.err);
-      });
     // Only a write proves a hint was current: an answer without one (nothing to change, or a
     // refusal) is given again from a fresh read.
-    if (hint !== undefined && (object.same(before, working) || outcomes.some((o) => !o.ok))) continue;
+    if (hint !== undefined && (object.same(before, working) || outcomes.some((o) => !o.ok))) {
+      for (const item of items) item.rounds--;
+      continue;
+    }
+    const settle = (written: O | undefined) => {
+      items.forEach((item, i) => {
+        const o = outcomes[i];
+        settled(item);
+        if (o.ok) item.resolve({ value: o.value, object: written });
+        else item.reject(o.err);
+      });
+    };
     if (object.same(before, working)) {
-      settle();
+      settle(current);
       return undefined;
     }
     try {
       const written = await object.write(ref, current, working);
-      settle();
-      return written ?? undefined;
+      settle(written);
+      return written;
     } catch (err) {
-      if (!isConflict(err) && !isAlreadyExists(err)) {
-        for (const item of items) item.reject(err);
-        return undefined;
-      }
+      if (!isConflict(err) && !isAlreadyExists(err)) return failAll(err);
       if (round >= cas.attempts) {
-        const conflict = new FunctionError('CONFLICT', `${object.kind} ${key(ref)} kept changing; gave up after ${round} write attempts`, {
-          [object.kind.charAt(0).toLowerCase() + object.kind.slice(1)]: key(ref),
-          attempts: round,
-        });
-        for (const item of items) item.reject(conflict);
-        return undefined;
+        const what = object.kind.charAt(0).toLowerCase() + object.kind.slice(1);
+        return failAll(
+          new FunctionError('CONFLICT', `${object.kind} ${key(ref)} kept changing; gave up after ${round} write attempts`, {
+            [what]: key(ref),
+            attempts: round,
+          }),
+        );
       }
-      stats.retries++;
       await sleep(backoffDelay(round - 1, cas));
     }
   }
@@ -145,10 +173,16 @@ async function runRounds<O, S>(
 
 export function createCasWriter<O, S>(
   object: CasObject<O, S>,
-  { coalesce = true, cas = {} }: { coalesce?: boolean; cas?: CasOptions } = {},
+  { coalesce = true, cas }: { coalesce?: boolean; cas?: CasOptions } = {},
 ): CasWriter<O, S> {
-  const options = { ...DEFAULT_CAS, ...Object.fromEntries(Object.entries(cas).filter(([, v]) => v !== undefined)) };
-  const stats: CasStats = { retries: 0, edits: 0 };
+  const options = casOptions(cas);
+  const stats: CasStats = { operations: 0, retries: 0, maxRetries: 0 };
+  const settled = (item: Item<O, S>) => {
+    const retries = Math.max(0, item.rounds - 1);
+    stats.operations++;
+    stats.retries += retries;
+    stats.maxRetries = Math.max(stats.maxRetries, retries);
+  };
   const queues = new Map<string, { pending: Item<O, S>[]; running: boolean }>();
 
   const drain = async (ref: ObjectRef, queue: { pending: Item<O, S>[]; running: boolean }) => {
@@ -157,7 +191,7 @@ export function createCasWriter<O, S>(
     try {
       // Each batch starts from what the previous one wrote, so back-to-back batches need no read.
       while (queue.pending.length > 0) {
-        written = await runRounds(object, ref, queue.pending.splice(0), () => queue.pending.splice(0), options, stats, written);
+        written = await runRounds(object, ref, queue.pending.splice(0), () => queue.pending.splice(0), options, settled, written);
       }
     } finally {
       queue.running = false;
@@ -167,12 +201,11 @@ export function createCasWriter<O, S>(
 
   return {
     stats,
-    submit<R>(ref: ObjectRef, op: CasOp<S, R>, hint?: O): Promise<R> {
-      stats.edits++;
-      return new Promise<R>((resolve, reject) => {
-        const item: Item<O, S> = { op, hint, resolve: resolve as (v: unknown) => void, reject };
+    submit<R>(ref: ObjectRef, op: CasOp<S, R>, hint?: O): Promise<Written<O, R>> {
+      return new Promise<Written<O, R>>((resolve, reject) => {
+        const item: Item<O, S> = { op, hint, rounds: 0, resolve: resolve as (written: Written<O, unknown>) => void, reject };
         if (!coalesce) {
-          void runRounds(object, ref, [item], () => [], options, stats);
+          void runRounds(object, ref, [item], () => [], options, settled);
           return;
         }
         let queue = queues.get(key(ref));

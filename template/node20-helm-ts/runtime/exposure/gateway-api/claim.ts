@@ -58,7 +58,7 @@ export async function claimRule(deps: GatewayDeps, request: ClaimRequest): Promi
   for (const gateway of claimOrder(pool, target, protocol, port)) {
     let claimed: { port: number; created: boolean };
     try {
-      claimed = await writer.submit(
+      ({ value: claimed } = await writer.submit(
         gateway.ref,
         claimOp({
           target,
@@ -70,7 +70,7 @@ export async function claimRule(deps: GatewayDeps, request: ClaimRequest): Promi
           where: describeGateway(gateway),
         }),
         gateway.object,
-      );
+      ));
     } catch (err) {
       if (!(err instanceof GatewayRefused)) throw err;
       refused.push({ gateway, refusal: err });

@@ -72,9 +72,9 @@ export async function repairGateways(deps: GatewayDeps, { dryRun = true }: { dry
       removeOp(isDangling)(state);
       listenerChanges = alignOp(routes)(state);
     } else {
-      gone = dangling.length > 0 ? await writer.submit(gateway.ref, removeOp(isDangling)) : [];
+      gone = dangling.length > 0 ? (await writer.submit(gateway.ref, removeOp(isDangling))).value : [];
       await Promise.all(gone.map((r) => deleteRoute(kube, routeOf(r))));
-      listenerChanges = await writer.submit(gateway.ref, alignOp(routes));
+      listenerChanges = (await writer.submit(gateway.ref, alignOp(routes))).value;
     }
     for (const r of gone) {
       const route = routeOf(r);

@@ -49,7 +49,7 @@ export async function deleteRules(deps: GatewayDeps, request: DeleteRequest): Pr
   const match = (r: RecordedRule) => (request.protocol === undefined || r.protocol === request.protocol) && matchesDelete(request, r);
   const deleted = await Promise.all(
     pool.map(async (gateway) => {
-      const removed = await deps.writer.submit(gateway.ref, removeOp(match), gateway.object);
+      const { value: removed } = await deps.writer.submit(gateway.ref, removeOp(match), gateway.object);
       await Promise.all(
         removed.map((r) =>
           deleteRoute(deps.kube, ruleRoute({ gateway: gateway.ref, protocol: r.protocol, port: r.port, target: r.target, routes: deps.config.gatewayRouteNamespace })),

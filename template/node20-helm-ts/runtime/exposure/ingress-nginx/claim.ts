@@ -127,7 +127,7 @@ export async function claimPort(deps: IngressDeps, request: ClaimRequest): Promi
     controller = chooseController({ candidates, target, port, protocol, range: config.portRange });
   }
 
-  const { value: claimed, configMap } = await writer.submit(
+  const { value: claimed, object: configMap } = await writer.submit(
     controller.configMaps[protocol],
     claimOp({ target, port, range: config.portRange, blocked: controller.foreignPorts[protocol], ip: controller.ip, protocol }),
   );

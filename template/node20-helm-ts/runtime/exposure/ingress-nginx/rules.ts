@@ -68,7 +68,7 @@ export async function deleteRules(deps: IngressDeps, request: DeleteRequest): Pr
       const removed = await Promise.all(
         protocols.map(async (protocol) => {
           const written = await deps.writer.submit(controller.configMaps[protocol], removeOp(match));
-          configMaps[protocol] = written.configMap;
+          configMaps[protocol] = written.object;
           return written.value.map((e) => toRule(controller, protocol, e));
         }),
       );

@@ -14,7 +14,7 @@ import type { V1ConfigMap, V1Service } from '@kubernetes/client-node';
 import { FunctionError } from '../../errors.js';
 import { isConflict, isNotFound } from '../../kube.js';
 import { backoffDelay, sleep } from '../../backoff.js';
-import { DEFAULT_CAS, type CasOptions } from './configmap-writer.js';
+import { casOptions, type CasOptions } from '../cas-writer.js';
 import type { Controller } from './controllers.js';
 import type { Protocol } from './entries.js';
 import type { IngressKube } from './kube-api.js';
@@ -103,7 +103,7 @@ export async function reconcileService({
   /** Told every Service read or written, so later reconciles may start from it. */
   seen?: (service: V1Service) => void;
 }): Promise<PortChange[]> {
-  const o = { ...DEFAULT_CAS, ...Object.fromEntries(Object.entries(cas).filter(([, v]) => v !== undefined)) };
+  const o = casOptions(cas);
   const ref = controller.service;
   for (let round = 1; ; round++) {
     // After a 409 everything is read again, the Service first.
