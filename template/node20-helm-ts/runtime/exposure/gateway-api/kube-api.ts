@@ -1,14 +1,13 @@
-// The Kubernetes calls of the Gateway API backend, each through withRetry, with counters. Reads of
-// missing objects return undefined; other failures are KUBE_API_ERROR.
+// The Kubernetes calls of the Gateway API backend (see ../kube-calls.ts for how).
 //
 // TCPRoute and UDPRoute are served as gateway.networking.k8s.io/v1 since Gateway API v1.6 and as
 // v1alpha2 before; ReferenceGrant as v1 in newer releases and v1beta1 before. Which versions this
 // cluster serves is read from discovery once (and again only after a failed read).
 import { CustomObjectsApi, KubernetesObjectApi, type CoreV1Api, type KubeConfig, type V1Service } from '@kubernetes/client-node';
 import { FunctionError } from '../../errors.js';
-import { isNotFound, kubeStatus, withRetry, type RetryOptions } from '../../kube.js';
+import type { RetryOptions } from '../../kube.js';
 import type { ObjectRef } from '../cas-writer.js';
-import type { KubeStats } from '../ingress-nginx/kube-api.js';
+import { createKubeCalls, type KubeStats } from '../kube-calls.js';
 
 export const GROUP = 'gateway.networking.k8s.io';
 
@@ -111,37 +110,8 @@ export function createGatewayKube({
 }): GatewayKube {
   const api = kc.makeApiClient(CustomObjectsApi);
   const discovery = kc.makeApiClient(Discovery);
-  const stats: KubeStats = { reads: 0, writes: 0, conflicts: 0 };
-  const inflight = new Map<string, Promise<Gateway[]>>();
+  const { read, write, remove, list, stats } = createKubeCalls({ retry, shareLists });
   let discovered: Promise<GatewayVersions> | undefined;
-
-  const read = async <T>(operation: string, call: Parameters<typeof withRetry<T>>[0]): Promise<T | undefined> => {
-    stats.reads++;
-    try {
-      return await withRetry(call, { ...retry, operation });
-    } catch (err) {
-      if (isNotFound(err)) return undefined;
-      throw err;
-    }
-  };
-
-  const write = async <T>(operation: string, call: Parameters<typeof withRetry<T>>[0]): Promise<T> => {
-    stats.writes++;
-    try {
-      return await withRetry(call, { ...retry, operation });
-    } catch (err) {
-      if (kubeStatus(err) === 409) stats.conflicts++;
-      throw err;
-    }
-  };
-
-  const remove = async (operation: string, call: Parameters<typeof withRetry<unknown>>[0]): Promise<void> => {
-    try {
-      await write(operation, call);
-    } catch (err) {
-      if (!isNotFound(err)) throw err;
-    }
-  };
 
   /** Whether `kind` is served at `version`; a group version the cluster does not have answers false. */
   const serves = async (version: string, kind: string): Promise<boolean> =>
@@ -183,21 +153,10 @@ export function createGatewayKube({
   return {
     stats,
     versions,
-    listGateways({ namespace, labelSelector }) {
-      const key = `${namespace}?${labelSelector}`;
-      const shared = inflight.get(key);
-      if (shared) return shared;
-      stats.reads++;
-      const list = withRetry(({ options }) => api.listNamespacedCustomObject({ ...gateway, namespace, labelSelector }, options), {
-        ...retry,
-        operation: `list Gateways in ${namespace} (${labelSelector})`,
-      }).then((l) => (l as { items: Gateway[] }).items);
-      if (!shareLists) return list;
-      inflight.set(key, list);
-      const forget = () => inflight.delete(key);
-      list.then(forget, forget);
-      return list;
-    },
+    listGateways: ({ namespace, labelSelector }) =>
+      list(`${namespace}?${labelSelector}`, `list Gateways in ${namespace} (${labelSelector})`, ({ options }) =>
+        api.listNamespacedCustomObject({ ...gateway, namespace, labelSelector }, options),
+      ),
     readGateway: (ref) =>
       read(`read Gateway ${where(ref)}`, ({ options }) => api.getNamespacedCustomObject({ ...gateway, ...ref }, options)),
     replaceGateway: (ref, body) =>
@@ -214,15 +173,13 @@ export function createGatewayKube({
       const lists = await Promise.all(
         (['TCPRoute', 'UDPRoute'] as const).map(async (kind) => {
           const call = await routeCall(kind);
-          stats.reads++;
-          const list = await withRetry(
-            ({ options }) =>
-              namespace === undefined
-                ? api.listClusterCustomObject({ ...call, labelSelector }, options)
-                : api.listNamespacedCustomObject({ ...call, namespace, labelSelector }, options),
-            { ...retry, operation: `list ${kind}s${namespace === undefined ? '' : ` in ${namespace}`} (${labelSelector})` },
+          const where = namespace === undefined ? '' : ` in ${namespace}`;
+          const routes = await list<Route>(`${kind}${where}?${labelSelector}`, `list ${kind}s${where} (${labelSelector})`, ({ options }) =>
+            namespace === undefined
+              ? api.listClusterCustomObject({ ...call, labelSelector }, options)
+              : api.listNamespacedCustomObject({ ...call, namespace, labelSelector }, options),
           );
-          return ((list as { items: Route[] }).items ?? []).map((r) => ({ ...r, kind }));
+          return routes.map((r) => ({ ...r, kind }));
         }),
       );
       return lists.flat();

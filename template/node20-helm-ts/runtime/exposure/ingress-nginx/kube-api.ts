@@ -1,31 +1,12 @@
-// The few Kubernetes calls the ingress code makes, each through withRetry, with counters for the
-// benchmark. Reads of missing objects return undefined; other failures are KUBE_API_ERROR. Every
-// object answered is stamped with when this process saw it (seenAt), so that code holding two
-// objects can tell which one reflects the older state of the cluster.
+// The few Kubernetes calls the ingress-nginx backend makes (see ../kube-calls.ts for how).
 import type { CoreV1Api, V1ConfigMap, V1Service } from '@kubernetes/client-node';
-import { isNotFound, withRetry, type RetryOptions } from '../../kube.js';
+import type { RetryOptions } from '../../kube.js';
+import { createKubeCalls, type KubeStats, type Seen } from '../kube-calls.js';
 
-export interface ObjectRef {
-  namespace: string;
-  name: string;
-}
+import type { ObjectRef } from '../cas-writer.js';
 
-export interface KubeStats {
-  reads: number;
-  writes: number;
-  /** Writes refused with 409 (stale resourceVersion or AlreadyExists). */
-  conflicts: number;
-}
-
-/**
- * When an object was seen, on a counter that ticks at every request sent and every answer received
- * by this IngressKube. The object's state is no older than the cluster was at `sent` and no newer
- * than at `received`: an object with `received` below another's `sent` shows the older state.
- */
-export interface Seen {
-  sent: number;
-  received: number;
-}
+export type { KubeStats, Seen } from '../kube-calls.js';
+export type { ObjectRef } from '../cas-writer.js';
 
 export interface IngressKube {
   listServices(opts: { namespace: string; labelSelector: string }): Promise<V1Service[]>;
@@ -54,60 +35,15 @@ export function createIngressKube({
    */
   shareLists?: boolean;
 }): IngressKube {
-  const stats: KubeStats = { reads: 0, writes: 0, conflicts: 0 };
-  const inflight = new Map<string, Promise<V1Service[]>>();
-  let tick = 0;
-  const seen = new WeakMap<object, Seen>();
-
-  /** Runs the call (with its retries) and stamps what it answered. */
-  const stamped = async <T>(operation: string, call: Parameters<typeof withRetry<T>>[0], objects: (answer: T) => object[]): Promise<T> => {
-    const sent = ++tick;
-    const answer = await withRetry(call, { ...retry, operation });
-    const received = ++tick;
-    for (const object of objects(answer)) seen.set(object, { sent, received });
-    return answer;
-  };
-  const itself = <T>(answer: T): object[] => (answer !== null && typeof answer === 'object' ? [answer] : []);
-
-  const read = async <T>(operation: string, call: Parameters<typeof withRetry<T>>[0]): Promise<T | undefined> => {
-    stats.reads++;
-    try {
-      return await stamped(operation, call, itself);
-    } catch (err) {
-      if (isNotFound(err)) return undefined;
-      throw err;
-    }
-  };
-
-  const write = async <T>(operation: string, call: Parameters<typeof withRetry<T>>[0]): Promise<T> => {
-    stats.writes++;
-    try {
-      return await stamped(operation, call, itself);
-    } catch (err) {
-      if ((err as { details?: { status?: number } }).details?.status === 409) stats.conflicts++;
-      throw err;
-    }
-  };
+  const { read, write, list, seenAt, stats } = createKubeCalls({ retry, shareLists });
 
   return {
     stats,
-    seenAt: (object) => seen.get(object),
-    listServices({ namespace, labelSelector }) {
-      const key = `${namespace}?${labelSelector}`;
-      const shared = inflight.get(key);
-      if (shared) return shared;
-      stats.reads++;
-      const list = stamped(
-        `list Services in ${namespace} (${labelSelector})`,
-        ({ options }) => api.listNamespacedService({ namespace, labelSelector }, options),
-        (l) => l.items,
-      ).then((l) => l.items);
-      if (!shareLists) return list;
-      inflight.set(key, list);
-      const forget = () => inflight.delete(key);
-      list.then(forget, forget);
-      return list;
-    },
+    seenAt,
+    listServices: ({ namespace, labelSelector }) =>
+      list(`${namespace}?${labelSelector}`, `list Services in ${namespace} (${labelSelector})`, ({ options }) =>
+        api.listNamespacedService({ namespace, labelSelector }, options),
+      ),
     readService: ({ namespace, name }) =>
       read(`read Service ${namespace}/${name}`, ({ options }) => api.readNamespacedService({ namespace, name }, options)),
     replaceService: ({ namespace, name }, body) =>
