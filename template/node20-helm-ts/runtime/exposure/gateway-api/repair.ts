@@ -4,7 +4,6 @@
 // more (left by a crash between the two writes of a delete). A dry run unless `dryRun: false`;
 // every removal is conditional (the Gateway under CAS, a route by its uid).
 import { compareRules, parsePortName, type RepairFix, type RepairResult, type Target } from '../backend.js';
-import { describeGateway } from './claim.js';
 import type { GatewayDeps } from './deps.js';
 import type { Route } from './kube-api.js';
 import { alignOp, recordedRules, removeOp, stateOf, type RecordedRule } from './listeners.js';

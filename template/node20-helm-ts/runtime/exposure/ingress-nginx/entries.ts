@@ -2,7 +2,7 @@
 // An entry is `"<external port>": "<namespace>/<service>:<port>[:PROXY][:PROXY]"`.
 import type { PortRange } from '../../config.js';
 import { RESERVED_PORTS as RESERVED } from '../../policy.js';
-import { inRange, parseTarget as parsePlainTarget, sameTarget, type Protocol, type Target } from '../backend.js';
+import { inRange, parseTarget as parsePlainTarget, sameTarget, type Target } from '../backend.js';
 
 export { formatTarget, inRange, parsePortName, portName, PROTOCOLS, sameTarget, type Protocol, type Rule, type Target } from '../backend.js';
 

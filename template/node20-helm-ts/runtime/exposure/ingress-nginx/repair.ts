@@ -9,7 +9,7 @@
 // apply is the operator's two observations.
 import { selectControllers } from './controllers.js';
 import type { IngressDeps } from './deps.js';
-import { entriesOf, PROTOCOLS, type Protocol, type Rule } from './entries.js';
+import { entriesOf, PROTOCOLS, type Protocol } from './entries.js';
 import { compareRules, type RepairResult } from '../backend.js';
 import { removeOp } from './rules.js';
 import { planServicePorts, type PortChange } from './service-ports.js';
