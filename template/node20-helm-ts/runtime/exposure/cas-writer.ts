@@ -50,6 +50,12 @@ export interface CasObject<O, S> {
    * when stale. Returns the object as written.
    */
   write(ref: ObjectRef, current: O | undefined, next: S): Promise<O>;
+  /**
+   * Whether a batch may start from the object the previous batch wrote instead of reading it
+   * (default true). Off for objects that something else rewrites right after our writes (a
+   * Gateway's controller writes its status as routes attach): the copy would be stale every time.
+   */
+  chain?: boolean;
 }
 
 export interface Written<O, R> {
@@ -95,8 +101,9 @@ const key = (ref: ObjectRef) => `${ref.namespace}/${ref.name}`;
 /**
  * Renders `items` against the current object and writes the result conditionally, re-reading and
  * re-rendering on 409. `more` is polled before each round to fold in edits that arrived meanwhile.
- * `known`: the object as this writer last wrote it (fresher than any caller's hint). Returns the
- * object as written now, if anything was.
+ * `start`: what the first round starts from: the object as this writer last wrote it (fresher than
+ * any caller's hint), 'read' for a fresh read, or undefined for a caller's hint if there is one.
+ * Returns the object as written now, if anything was.
  */
 async function runRounds<O, S>(
   object: CasObject<O, S>,
@@ -105,7 +112,7 @@ async function runRounds<O, S>(
   more: () => Item<O, S>[],
   cas: Required<CasOptions>,
   settled: (item: Item<O, S>) => void,
-  known?: O,
+  start?: O | 'read',
 ): Promise<O | undefined> {
   const failAll = (err: unknown) => {
     for (const item of items) {
@@ -116,7 +123,7 @@ async function runRounds<O, S>(
   };
   for (let round = 1; ; round++) {
     items.push(...more());
-    const hint = round === 1 ? (known ?? items.find((item) => item.hint !== undefined)?.hint) : undefined;
+    const hint = round > 1 || start === 'read' ? undefined : (start ?? items.find((item) => item.hint !== undefined)?.hint);
     for (const item of items) item.rounds++;
     let current = hint;
     try {
@@ -187,11 +194,13 @@ export function createCasWriter<O, S>(
 
   const drain = async (ref: ObjectRef, queue: { pending: Item<O, S>[]; running: boolean }) => {
     queue.running = true;
-    let written: O | undefined;
+    let start: O | 'read' | undefined;
     try {
-      // Each batch starts from what the previous one wrote, so back-to-back batches need no read.
+      // A batch after the first starts from what the previous one wrote, so back-to-back batches
+      // need no read; callers' hints are older than that and only serve the first batch.
       while (queue.pending.length > 0) {
-        written = await runRounds(object, ref, queue.pending.splice(0), () => queue.pending.splice(0), options, settled, written);
+        const written = await runRounds(object, ref, queue.pending.splice(0), () => queue.pending.splice(0), options, settled, start);
+        start = object.chain !== false && written !== undefined ? written : 'read';
       }
     } finally {
       queue.running = false;

@@ -6,7 +6,7 @@ import { checkPort } from '../../policy.js';
 import { sameTarget, type ClaimRequest, type ClaimResult, type Protocol, type Target } from '../backend.js';
 import { verifyBackend } from '../verify-backend.js';
 import type { GatewayDeps } from './deps.js';
-import { claimOp, GatewayRefused, MAX_LISTENERS, recordedRules } from './listeners.js';
+import { claimOp, fullRefusal, GatewayRefused, MAX_LISTENERS, recordedRules } from './listeners.js';
 import { selectPool, type PoolGateway } from './pool.js';
 import { ensureRoute, ruleRoute } from './routes.js';
 
@@ -23,14 +23,26 @@ export function blockedPorts(pool: PoolGateway[], gateway: PoolGateway, protocol
   return blocked;
 }
 
-/** The pool with the Gateway that already records the backend first, so a repeat lands where the first call did. */
-function claimOrder(pool: PoolGateway[], target: Target, protocol: Protocol, port: number | undefined): PoolGateway[] {
+/**
+ * The order to try the pool in: the Gateway that already records the backend first, so a repeat
+ * lands where the first call did; then the others by name, except that those the list showed full
+ * go last. They are refused on what the list showed (no request each); only if every other one
+ * refuses too are they tried, on fresh reads, in case a listener was removed meanwhile.
+ */
+function claimOrder(
+  pool: PoolGateway[],
+  target: Target,
+  protocol: Protocol,
+  port: number | undefined,
+): { owner?: PoolGateway; open: PoolGateway[]; full: PoolGateway[] } {
   const owner = pool.find((g) =>
     recordedRules(g.object.metadata.annotations).some(
       (r) => r.protocol === protocol && sameTarget(r.target, target) && (port === undefined || r.port === port),
     ),
   );
-  return owner ? [owner, ...pool.filter((g) => g !== owner)] : pool;
+  const rest = pool.filter((g) => g !== owner);
+  const looksFull = (g: PoolGateway) => (g.object.spec.listeners?.length ?? 0) >= MAX_LISTENERS;
+  return { owner, open: [...(owner ? [owner] : []), ...rest.filter((g) => !looksFull(g))], full: rest.filter(looksFull) };
 }
 
 function refusalNotice(refused: { gateway: PoolGateway; refusal: GatewayRefused }[], protocol: Protocol, port: number | undefined): string {
@@ -54,8 +66,11 @@ export async function claimRule(deps: GatewayDeps, request: ClaimRequest): Promi
   if (port !== undefined) checkPort(port, config.portRange);
 
   const [pool] = await Promise.all([selectPool({ kube, config, lbip }), verifyBackend(kube, target, protocol)]);
-  const refused: { gateway: PoolGateway; refusal: GatewayRefused }[] = [];
-  for (const gateway of claimOrder(pool, target, protocol, port)) {
+  const { owner, open, full } = claimOrder(pool, target, protocol, port);
+  const refused = full.map((gateway) => ({ gateway, refusal: fullRefusal(describeGateway(gateway), gateway.object.spec.listeners!.length) }));
+  for (const gateway of [...open, ...full]) {
+    // Reaching a Gateway the list showed full means every other one refused: try it after all.
+    if (full.includes(gateway)) refused.splice(refused.findIndex((r) => r.gateway === gateway), 1);
     let claimed: { port: number; created: boolean };
     try {
       ({ value: claimed } = await writer.submit(
@@ -85,9 +100,11 @@ export async function claimRule(deps: GatewayDeps, request: ClaimRequest): Promi
       protocol,
       ...target,
       created: claimed.created,
-      ...(refused.length > 0 && {
-        notice: `${refusalNotice(refused, protocol, port)}; the rule is on Gateway ${describeGateway(gateway)}`,
-      }),
+      // A repeat that found its rule where it was says nothing of the Gateways it never needed.
+      ...(gateway !== owner &&
+        refused.length > 0 && {
+          notice: `${refusalNotice(refused, protocol, port)}; the rule is on Gateway ${describeGateway(gateway)}`,
+        }),
     };
   }
 

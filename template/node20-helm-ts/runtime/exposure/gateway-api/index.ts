@@ -6,17 +6,19 @@ import type { RuntimeConfig } from '../../config.js';
 import { FunctionError } from '../../errors.js';
 import { loadKubeConfig, type RetryOptions } from '../../kube.js';
 import type { ExposureBackend } from '../backend.js';
-import { createCasWriter, type CasOptions } from '../cas-writer.js';
+import { createCasWriter, type CasOptions, type CasWriter } from '../cas-writer.js';
 import { claimRule } from './claim.js';
 import type { GatewayConfig, GatewayDeps } from './deps.js';
-import { createGatewayKube, type GatewayKube } from './kube-api.js';
-import { sameState, stateOf } from './listeners.js';
+import { createGatewayKube, type Gateway, type GatewayKube } from './kube-api.js';
+import { sameState, stateOf, type GatewayState } from './listeners.js';
 import { repairGateways } from './repair.js';
 import { deleteRules, listRules, lookupPort } from './rules.js';
 
 export interface GatewayBackend extends ExposureBackend {
   readonly name: 'gateway-api';
   readonly kube: GatewayKube;
+  /** The Gateway writer shared by this instance's operations (its stats count CAS retries). */
+  readonly writer: CasWriter<Gateway, GatewayState>;
 }
 
 export interface GatewayBackendOptions {
@@ -34,6 +36,8 @@ export function createGatewayBackend({ config, retry, cas, coalesce = true }: Ga
   const writer = createCasWriter(
     {
       kind: 'Gateway',
+      // The Gateway's controller rewrites its status (attachedRoutes) as each new route attaches.
+      chain: false,
       read: (ref) => kube.readGateway(ref),
       state: stateOf,
       same: sameState,
@@ -52,6 +56,7 @@ export function createGatewayBackend({ config, retry, cas, coalesce = true }: Ga
   return {
     name: 'gateway-api',
     kube,
+    writer,
     lookup: (request) => lookupPort(deps, request),
     claim: (request) => claimRule(deps, request),
     remove: (request) => deleteRules(deps, request),

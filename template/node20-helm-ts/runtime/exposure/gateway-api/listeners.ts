@@ -135,6 +135,16 @@ export class GatewayRefused extends Error {
   }
 }
 
+export function fullRefusal(where: string, listeners: number): GatewayRefused {
+  return new GatewayRefused(
+    'full',
+    new FunctionError('NO_FREE_PORT', `Gateway ${where} has ${MAX_LISTENERS} listeners, the most a Gateway may have`, {
+      gateway: where,
+      listeners,
+    }),
+  );
+}
+
 /**
  * The Gateway edit of one claim. Idempotent: a backend already recorded (on `port`, when given)
  * keeps its port. Edits the state only on success.
@@ -165,15 +175,7 @@ export function claimOp({
       restoreListener(state, protocol, mine.port, target, routes);
       return { port: mine.port, created: false };
     }
-    if (state.listeners.length >= MAX_LISTENERS) {
-      throw new GatewayRefused(
-        'full',
-        new FunctionError('NO_FREE_PORT', `Gateway ${where} has ${MAX_LISTENERS} listeners, the most a Gateway may have`, {
-          gateway: where,
-          listeners: state.listeners.length,
-        }),
-      );
-    }
+    if (state.listeners.length >= MAX_LISTENERS) throw fullRefusal(where, state.listeners.length);
     let chosen = port;
     if (chosen !== undefined) {
       const owner = state.annotations[ruleAnnotation(protocol, chosen)];

@@ -123,6 +123,15 @@ describe(`a Gateway holds at most ${MAX_LISTENERS} listeners`, () => {
     // A repeat goes straight to where the rule is.
     expect(await backend.claim(target(100))).toEqual({ ...target(100), ip: address(cluster, 'pool-b'), port: 30000, created: false });
     expect(gatewayApi.dataPlane(cluster).size).toBe(MAX_LISTENERS);
+    // The list shows pool-a full: it is passed over without a request of its own.
+    cluster.requests.reset();
+    expect((await backend.claim(target(102))).notice).toContain('pool-a');
+    expect(cluster.requests.entries.map((e) => `${e.verb} ${e.resource} ${e.name ?? ''}`.trim()).sort()).toEqual([
+      'create tcproutes',
+      'get services svc-102',
+      'list gateways',
+      'update gateways pool-b',
+    ]);
 
     // Freeing a listener on pool-a makes it the first choice again.
     await backend.remove({ namespace: 'tenants', serviceName: 'svc-5' });
