@@ -4,7 +4,8 @@
 //
 //   1. deploy-and-expose wall time vs a raw `helm install` of the same chart (deploy.ts)
 //   2. Kubernetes requests made by the functions' own code per expose (deploy.ts)
-//   3. 200 concurrent port claims, coalesced, and the naive-vs-coalesced table (claims.ts)
+//   3. 200 concurrent port claims, coalesced, and the naive-vs-coalesced table (claims.ts); the
+//      same 200 claims with the Gateway API backend over four Gateways (gateway-claims.ts)
 //   4. port-lookup latency with 0, 1,000 and 10,000 rules (lookup.ts)
 //   5. helm list latency with 10, 100 and 1,000 releases (helm-list.ts)
 //   6. cold start of each function process (cold-start.ts)
@@ -12,6 +13,7 @@ import { resolveHelmBinary } from '#runtime/helm/binary.js';
 import { runScenario, type Outcome, type Scenario } from './claims.js';
 import { benchColdStart, type ColdStartOutcome } from './cold-start.js';
 import { benchDeploy } from './deploy.js';
+import { benchGatewayClaims } from './gateway-claims.js';
 import { benchHelmList, releaseSeeder, type HelmListOutcome } from './helm-list.js';
 import { benchLookup, type LookupOutcome } from './lookup.js';
 import { formatMachine, machineInfo } from './machine.js';
@@ -99,6 +101,28 @@ for (const scenario of scenarios) outcomes.push(await runScenario(scenario));
 say(formatTable(claimColumns.map(([title]) => title), outcomes.map((o) => claimColumns.map(([, cell]) => cell(o)))));
 const headline = outcomes.find((o) => o.claims === 200 && o.coalesce && o.instances === 1 && o.latencyMs === 0)!;
 
+section('3b. Gateway API backend: 200 concurrent claims, coalesced, one instance, 4 Gateways of 64 listeners');
+const gw = await benchGatewayClaims(200, 4);
+say(
+  formatTable(
+    ['time', 'claims/s', 'ok', 'duplicates', 'spilled', 'Gateway writes', '409s', 'requests/claim', 'retries mean/max'],
+    [
+      [
+        `${Math.round(gw.ms)} ms`,
+        gw.claimsPerSecond.toFixed(0),
+        `${gw.succeeded}/${gw.claims}`,
+        String(gw.duplicates),
+        String(gw.spilled),
+        String(gw.gatewayWrites),
+        String(gw.conflicts),
+        gw.requestsPerClaim.toFixed(1),
+        `${gw.retriesMean.toFixed(2)}/${gw.retriesMax}`,
+      ],
+    ],
+  ),
+);
+say(`one claim alone: ${gw.single.length} requests (${gw.single.join(', ')})`);
+
 // 4 and 5.
 section(`4. port-lookup over HTTP (gateway -> function -> emulator), ${LOOKUP_SAMPLES} lookups each`);
 const lookups: LookupOutcome[] = await withStack(async (bench) => {
@@ -133,6 +157,8 @@ say(
       ['1', 'deploy-and-expose / raw helm install (medians)', `${formatMs(oursMs)} / ${formatMs(rawMs)} = ${ratio.toFixed(2)}`, '<= 1.15', yesNo(ratio <= 1.15)],
       ['2', 'K8s requests by our code per rule (claim)', `${perRule.toFixed(1)} (${perExpose} per expose of ${rules} rules), ${deploy.ourConflicts} x 409`, '<= 5, no 409', yesNo(perRule <= 5 && deploy.ourConflicts === 0)],
       ['3', '200 concurrent claims, coalesced', `${headline.claimsPerSecond.toFixed(0)} claims/s, ${headline.duplicates} duplicates, ConfigMap CAS retries per claim ${headline.retriesMean.toFixed(2)} mean, ${headline.retriesMax} max`, '0 duplicates', yesNo(headline.duplicates === 0 && headline.succeeded === headline.claims)],
+      ['3b', '200 concurrent claims, Gateway API backend', `${gw.claimsPerSecond.toFixed(0)} claims/s, ${gw.duplicates} duplicates, ${gw.spilled} spilled to the next Gateway, retries per claim ${gw.retriesMean.toFixed(2)} mean, ${gw.retriesMax} max`, '0 duplicates', yesNo(gw.duplicates === 0 && gw.succeeded === gw.claims)],
+      ['2b', 'K8s requests by our code per claim, Gateway API backend', String(gw.single.length), '<= 5', yesNo(gw.single.length <= 5)],
       ...lookups.map((l) => ['4', `port-lookup p50 / p95, ${l.rules.toLocaleString('en')} rules`, `${formatMs(l.p50)} / ${formatMs(l.p95)}`, l.rules === 10_000 ? 'p50 < 20 ms' : '', l.rules === 10_000 ? yesNo(lookup10k.p50 < 20) : '']),
       ...lists.map((l) => ['5', `helm list p50, ${l.releases.toLocaleString('en')} releases (function / raw)`, `${formatMs(l.ours)} / ${formatMs(l.raw)}`, '', '']),
       ...colds.map((c) => ['6', `cold start ${c.fn}`, formatMs(c.median), '', '']),
