@@ -156,9 +156,9 @@ say(
     [
       ['1', 'deploy-and-expose / raw helm install (medians)', `${formatMs(oursMs)} / ${formatMs(rawMs)} = ${ratio.toFixed(2)}`, '<= 1.15', yesNo(ratio <= 1.15)],
       ['2', 'K8s requests by our code per rule (claim)', `${perRule.toFixed(1)} (${perExpose} per expose of ${rules} rules), ${deploy.ourConflicts} x 409`, '<= 5, no 409', yesNo(perRule <= 5 && deploy.ourConflicts === 0)],
+      ['2b', 'K8s requests by our code per claim, Gateway API backend', String(gw.single.length), '<= 5', yesNo(gw.single.length <= 5)],
       ['3', '200 concurrent claims, coalesced', `${headline.claimsPerSecond.toFixed(0)} claims/s, ${headline.duplicates} duplicates, ConfigMap CAS retries per claim ${headline.retriesMean.toFixed(2)} mean, ${headline.retriesMax} max`, '0 duplicates', yesNo(headline.duplicates === 0 && headline.succeeded === headline.claims)],
       ['3b', '200 concurrent claims, Gateway API backend', `${gw.claimsPerSecond.toFixed(0)} claims/s, ${gw.duplicates} duplicates, ${gw.spilled} spilled to the next Gateway, retries per claim ${gw.retriesMean.toFixed(2)} mean, ${gw.retriesMax} max`, '0 duplicates', yesNo(gw.duplicates === 0 && gw.succeeded === gw.claims)],
-      ['2b', 'K8s requests by our code per claim, Gateway API backend', String(gw.single.length), '<= 5', yesNo(gw.single.length <= 5)],
       ...lookups.map((l) => ['4', `port-lookup p50 / p95, ${l.rules.toLocaleString('en')} rules`, `${formatMs(l.p50)} / ${formatMs(l.p95)}`, l.rules === 10_000 ? 'p50 < 20 ms' : '', l.rules === 10_000 ? yesNo(lookup10k.p50 < 20) : '']),
       ...lists.map((l) => ['5', `helm list p50, ${l.releases.toLocaleString('en')} releases (function / raw)`, `${formatMs(l.ours)} / ${formatMs(l.raw)}`, '', '']),
       ...colds.map((c) => ['6', `cold start ${c.fn}`, formatMs(c.median), '', '']),
