@@ -60,6 +60,8 @@ export interface RepairFix {
   action: 'added' | 'removed';
   /** What was added or removed: a controller Service port, a Gateway listener or a route. */
   object?: 'service-port' | 'listener' | 'route';
+  /** gateway-api: the Gateway (`namespace/name`); `ip` is empty when that Gateway has no address (any more). */
+  gateway?: string;
 }
 
 export interface RepairResult {

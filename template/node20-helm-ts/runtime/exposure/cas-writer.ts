@@ -7,7 +7,7 @@
 // arrived meanwhile) is re-rendered against the fresh object. Other replicas still race through the
 // same CAS, so correctness never depends on the batching.
 import { FunctionError } from '../errors.js';
-import { isAlreadyExists, isConflict } from '../kube.js';
+import { isAlreadyExists, isConflict, isNotFound } from '../kube.js';
 import { backoffDelay, sleep } from '../backoff.js';
 
 export interface ObjectRef {
@@ -163,7 +163,16 @@ async function runRounds<O, S>(
       settle(written);
       return written;
     } catch (err) {
-      if (!isConflict(err) && !isAlreadyExists(err)) return failAll(err);
+      // 409: changed since read; AlreadyExists: created since read; 404: deleted since read.
+      const deletedSince = isNotFound(err) && current !== undefined;
+      if (!isConflict(err) && !isAlreadyExists(err) && !deletedSince) {
+        if (items.length === 1) return failAll(err);
+        // Refused for a reason of its own (a validation rule, an admission webhook): one edit at a
+        // time, so that only the edits the API server refuses fail.
+        let last: O | undefined;
+        for (const item of items) last = (await runRounds(object, ref, [item], () => [], cas, settled, 'read')) ?? last;
+        return last;
+      }
       if (round >= cas.attempts) {
         const what = object.kind.charAt(0).toLowerCase() + object.kind.slice(1);
         return failAll(

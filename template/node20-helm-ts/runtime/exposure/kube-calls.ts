@@ -29,10 +29,11 @@ export interface KubeCalls {
   /** A write where a missing object is fine (deletes). */
   remove(operation: string, call: Call<unknown>): Promise<void>;
   /**
-   * A list; calls with the same `key` while one is in flight share its answer. Lists only: a read
-   * that started before a caller's own write must never stand in for a read made after it.
+   * A list; calls with the same `key` while one is in flight share its answer (no key: never
+   * shared). Only for callers that do not need to see writes that finished before they started: a
+   * list in flight may have started before them.
    */
-  list<T extends object>(key: string, operation: string, call: Call<{ items: T[] }>): Promise<T[]>;
+  list<T extends object>(key: string | undefined, operation: string, call: Call<{ items: T[] }>): Promise<T[]>;
   seenAt(object: object): Seen | undefined;
   readonly stats: KubeStats;
 }
@@ -82,12 +83,12 @@ export function createKubeCalls({ retry = {}, shareLists = true }: { retry?: Ret
         if (!isNotFound(err)) throw err;
       }
     },
-    list<T extends object>(key: string, operation: string, call: Call<{ items: T[] }>): Promise<T[]> {
-      const shared = inflight.get(key);
+    list<T extends object>(key: string | undefined, operation: string, call: Call<{ items: T[] }>): Promise<T[]> {
+      const shared = key === undefined ? undefined : inflight.get(key);
       if (shared) return shared as Promise<T[]>;
       stats.reads++;
       const list = stamped(operation, call, (l) => l.items).then((l) => l.items);
-      if (!shareLists) return list;
+      if (!shareLists || key === undefined) return list;
       inflight.set(key, list);
       const forget = () => inflight.delete(key);
       list.then(forget, forget);

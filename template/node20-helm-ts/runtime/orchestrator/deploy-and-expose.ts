@@ -95,8 +95,10 @@ export async function deployAndExpose({ client, input, helmTimeoutSeconds, log }
       },
     });
   // Claims of one protocol follow each other: they are compare-and-swaps on the same object and
-  // would only contend. The TCP and UDP claims run side by side (different ConfigMaps; the ingress
-  // function coalesces their Service update). After a failure no further claim is started.
+  // would only contend. The TCP and UDP claims run side by side (ingress-nginx: different
+  // ConfigMaps, and the ingress function coalesces their Service update; gateway-api: one Gateway,
+  // whose writer batches them when they reach the same instance). After a failure no further claim
+  // is started.
   const outcomes: ({ ok: true; rule: RuleAnswer } | { ok: false; err: unknown } | undefined)[] = targets.map(() => undefined);
   let failed = false;
   await Promise.all(

@@ -7,7 +7,7 @@ import { sameTarget, type ClaimRequest, type ClaimResult, type Protocol, type Ta
 import { verifyBackend } from '../verify-backend.js';
 import type { GatewayDeps } from './deps.js';
 import { claimOp, fullRefusal, GatewayRefused, MAX_LISTENERS, recordedRules } from './listeners.js';
-import { selectPool, type PoolGateway } from './pool.js';
+import { noPool, selectPool, type PoolGateway } from './pool.js';
 import { ensureRoute, ruleRoute } from './routes.js';
 
 export const describeGateway = (g: PoolGateway) => `${g.ref.namespace}/${g.ref.name} (${g.ip})`;
@@ -48,12 +48,12 @@ function claimOrder(
 function refusalNotice(refused: { gateway: PoolGateway; refusal: GatewayRefused }[], protocol: Protocol, port: number | undefined): string {
   return refused
     .map(({ gateway, refusal }) => {
-      const why =
-        refusal.reason === 'full'
-          ? `is full (${MAX_LISTENERS} listeners)`
-          : refusal.reason === 'port-taken'
-            ? `already uses port ${port}/${protocol}`
-            : `has no free ${protocol} port left`;
+      const why = {
+        full: `is full (${MAX_LISTENERS} listeners)`,
+        'port-taken': `already uses port ${port}/${protocol}`,
+        'no-free-port': `has no free ${protocol} port left`,
+        gone: 'was deleted',
+      }[refusal.reason];
       return `Gateway ${describeGateway(gateway)} ${why}`;
     })
     .join('; ');
@@ -65,7 +65,9 @@ export async function claimRule(deps: GatewayDeps, request: ClaimRequest): Promi
   const target: Target = { namespace: request.namespace, serviceName: request.serviceName, servicePort: request.servicePort };
   if (port !== undefined) checkPort(port, config.portRange);
 
-  const [pool] = await Promise.all([selectPool({ kube, config, lbip }), verifyBackend(kube, target, protocol)]);
+  // The route versions are read before anything is written: a cluster without TCPRoute/UDPRoute
+  // fails the claim here, not after the listener is in place.
+  const [pool] = await Promise.all([selectPool({ kube, config, lbip }), verifyBackend(kube, target, protocol), kube.versions()]);
   const { owner, open, full } = claimOrder(pool, target, protocol, port);
   const refused = full.map((gateway) => ({ gateway, refusal: fullRefusal(describeGateway(gateway), gateway.object.spec.listeners!.length) }));
   for (const gateway of [...open, ...full]) {
@@ -110,6 +112,7 @@ export async function claimRule(deps: GatewayDeps, request: ClaimRequest): Promi
 
   if (refused.length === 1) throw refused[0].refusal.error;
   const gateways = refused.map(({ gateway, refusal }) => ({ gateway: describeGateway(gateway), reason: refusal.reason }));
+  if (refused.every((r) => r.refusal.reason === 'gone')) throw noPool(config);
   if (port !== undefined && refused.some((r) => r.refusal.reason === 'port-taken')) {
     throw new FunctionError('PORT_TAKEN', `Port ${port}/${protocol} is not available on any Gateway`, { port, protocol, gateways });
   }

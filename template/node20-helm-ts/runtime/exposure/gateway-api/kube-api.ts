@@ -76,7 +76,11 @@ const PLURAL: Record<RouteKind | 'ReferenceGrant', string> = { TCPRoute: 'tcprou
 
 export interface GatewayKube {
   versions(): Promise<GatewayVersions>;
-  listGateways(opts: { namespace: string; labelSelector: string }): Promise<Gateway[]>;
+  /**
+   * `fresh`: never share a list already in flight (one that may have started before the caller);
+   * for answers that must show every write finished before the call (list, delete, repair).
+   */
+  listGateways(opts: { namespace: string; labelSelector: string; fresh?: boolean }): Promise<Gateway[]>;
   readGateway(ref: ObjectRef): Promise<Gateway | undefined>;
   /** Conditional on body.metadata.resourceVersion. */
   replaceGateway(ref: ObjectRef, body: Gateway): Promise<Gateway>;
@@ -87,12 +91,13 @@ export interface GatewayKube {
   createRoute(kind: RouteKind, body: Route): Promise<Route>;
   /** Conditional on body.metadata.resourceVersion. */
   replaceRoute(kind: RouteKind, body: Route): Promise<Route>;
-  /** Missing is fine; `uid` makes the delete conditional on that very object. */
-  deleteRoute(kind: RouteKind, ref: ObjectRef, uid?: string): Promise<void>;
+  /** Missing is fine; `resourceVersion` makes the delete conditional on that version of the route. */
+  deleteRoute(kind: RouteKind, ref: ObjectRef, resourceVersion?: string): Promise<void>;
   readReferenceGrant(ref: ObjectRef): Promise<ReferenceGrant | undefined>;
   createReferenceGrant(body: ReferenceGrant): Promise<ReferenceGrant>;
   replaceReferenceGrant(body: ReferenceGrant): Promise<ReferenceGrant>;
-  deleteReferenceGrant(ref: ObjectRef): Promise<void>;
+  /** Missing is fine; `resourceVersion` makes the delete conditional on that version. */
+  deleteReferenceGrant(ref: ObjectRef, resourceVersion?: string): Promise<void>;
   readonly stats: KubeStats;
 }
 
@@ -153,8 +158,8 @@ export function createGatewayKube({
   return {
     stats,
     versions,
-    listGateways: ({ namespace, labelSelector }) =>
-      list(`${namespace}?${labelSelector}`, `list Gateways in ${namespace} (${labelSelector})`, ({ options }) =>
+    listGateways: ({ namespace, labelSelector, fresh }) =>
+      list(fresh ? undefined : `${namespace}?${labelSelector}`, `list Gateways in ${namespace} (${labelSelector})`, ({ options }) =>
         api.listNamespacedCustomObject({ ...gateway, namespace, labelSelector }, options),
       ),
     readGateway: (ref) =>
@@ -198,10 +203,10 @@ export function createGatewayKube({
         api.replaceNamespacedCustomObject({ ...call, ...ref, body: withApiVersion(body, call.version, kind) }, options),
       );
     },
-    deleteRoute: async (kind, ref, uid) => {
+    deleteRoute: async (kind, ref, resourceVersion) => {
       const call = await routeCall(kind);
       await remove(`delete ${kind} ${where(ref)}`, ({ options }) =>
-        api.deleteNamespacedCustomObject({ ...call, ...ref, ...(uid && { body: { preconditions: { uid } } }) }, options),
+        api.deleteNamespacedCustomObject({ ...call, ...ref, ...(resourceVersion && { body: { preconditions: { resourceVersion } } }) }, options),
       );
     },
     readReferenceGrant: async (ref) => {
@@ -222,9 +227,11 @@ export function createGatewayKube({
         api.replaceNamespacedCustomObject({ ...call, ...ref, body: withApiVersion(body, call.version, 'ReferenceGrant') }, options),
       );
     },
-    deleteReferenceGrant: async (ref) => {
+    deleteReferenceGrant: async (ref, resourceVersion) => {
       const call = await grantCall();
-      await remove(`delete ReferenceGrant ${where(ref)}`, ({ options }) => api.deleteNamespacedCustomObject({ ...call, ...ref }, options));
+      await remove(`delete ReferenceGrant ${where(ref)}`, ({ options }) =>
+        api.deleteNamespacedCustomObject({ ...call, ...ref, ...(resourceVersion && { body: { preconditions: { resourceVersion } } }) }, options),
+      );
     },
   };
 }

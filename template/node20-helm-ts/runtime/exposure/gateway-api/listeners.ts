@@ -18,12 +18,15 @@ export type RouteNamespacePolicy = 'service' | 'gateway';
 
 /** What claims and deletes edit: a copy of the Gateway's listeners and annotations. */
 export interface GatewayState {
+  /** false: the Gateway was deleted (nothing may be added to it). */
+  exists: boolean;
   listeners: Listener[];
   annotations: Record<string, string>;
 }
 
 export function stateOf(gateway: Gateway | undefined): GatewayState {
   return {
+    exists: gateway !== undefined,
     listeners: structuredClone(gateway?.spec.listeners ?? []),
     annotations: { ...(gateway?.metadata.annotations ?? {}) },
   };
@@ -128,7 +131,7 @@ function restoreListener(state: GatewayState, protocol: Protocol, port: number, 
  */
 export class GatewayRefused extends Error {
   constructor(
-    readonly reason: 'full' | 'no-free-port' | 'port-taken',
+    readonly reason: 'full' | 'no-free-port' | 'port-taken' | 'gone',
     readonly error: FunctionError,
   ) {
     super(error.message);
@@ -169,6 +172,9 @@ export function claimOp({
   where: string;
 }): CasOp<GatewayState, { port: number; created: boolean }> {
   return (state) => {
+    if (!state.exists) {
+      throw new GatewayRefused('gone', new FunctionError('INGRESS_CONTROLLER_NOT_FOUND', `Gateway ${where} was deleted`, { gateway: where }));
+    }
     const recorded = recordedRules(state.annotations).filter((r) => r.protocol === protocol);
     const mine = recorded.find((r) => sameTarget(r.target, target) && (port === undefined || r.port === port));
     if (mine) {

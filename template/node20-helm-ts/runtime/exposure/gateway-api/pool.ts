@@ -28,28 +28,40 @@ export function toPoolGateway(gateway: Gateway, config: PoolConfig): PoolGateway
   };
 }
 
-/** Gateways sorted by name: claims fill them in this order. */
-export async function listPool({ kube, config }: { kube: GatewayKube; config: PoolConfig }): Promise<PoolGateway[]> {
-  const gateways = await kube.listGateways({ namespace: config.loadBalancerNamespace, labelSelector: `appingress=${config.ingressLabel}` });
+/** The Gateways with an address, sorted by name: claims fill them in this order. */
+export function poolOf(gateways: Gateway[], config: PoolConfig): PoolGateway[] {
   return gateways
     .map((g) => toPoolGateway(g, config))
     .filter((g): g is PoolGateway => g !== undefined)
     .sort((a, b) => a.ref.name.localeCompare(b.ref.name));
 }
 
+export function noPool(config: PoolConfig): FunctionError {
+  return new FunctionError(
+    'NO_INGRESS_CONTROLLER',
+    `No Gateway with an address and label appingress=${config.ingressLabel} in namespace ${config.loadBalancerNamespace}`,
+    { namespace: config.loadBalancerNamespace, labelSelector: `appingress=${config.ingressLabel}`, kind: 'Gateway' },
+  );
+}
+
 /**
  * The Gateways a request may use: those with address `lbip`, or all of them.
  * None at all -> NO_INGRESS_CONTROLLER (503); an lbip no Gateway has -> INGRESS_CONTROLLER_NOT_FOUND (404).
  */
-export async function selectPool({ kube, config, lbip }: { kube: GatewayKube; config: PoolConfig; lbip?: string }): Promise<PoolGateway[]> {
-  const all = await listPool({ kube, config });
-  if (all.length === 0) {
-    throw new FunctionError(
-      'NO_INGRESS_CONTROLLER',
-      `No Gateway with an address and label appingress=${config.ingressLabel} in namespace ${config.loadBalancerNamespace}`,
-      { namespace: config.loadBalancerNamespace, labelSelector: `appingress=${config.ingressLabel}`, kind: 'Gateway' },
-    );
-  }
+export async function selectPool({
+  kube,
+  config,
+  lbip,
+  fresh = false,
+}: {
+  kube: GatewayKube;
+  config: PoolConfig;
+  lbip?: string;
+  /** See GatewayKube.listGateways. */
+  fresh?: boolean;
+}): Promise<PoolGateway[]> {
+  const all = poolOf(await kube.listGateways({ namespace: config.loadBalancerNamespace, labelSelector: `appingress=${config.ingressLabel}`, fresh }), config);
+  if (all.length === 0) throw noPool(config);
   if (lbip === undefined) return all;
   const match = all.filter((g) => g.addresses.some((a) => a.toLowerCase() === lbip.toLowerCase()));
   if (match.length === 0) {

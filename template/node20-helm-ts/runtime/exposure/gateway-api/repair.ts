@@ -5,9 +5,9 @@
 // every removal is conditional (the Gateway under CAS, a route by its uid).
 import { compareRules, parsePortName, type RepairFix, type RepairResult, type Target } from '../backend.js';
 import type { GatewayDeps } from './deps.js';
-import type { Route } from './kube-api.js';
+import { GROUP, type Route } from './kube-api.js';
 import { alignOp, recordedRules, removeOp, stateOf, type RecordedRule } from './listeners.js';
-import { selectPool, type PoolGateway } from './pool.js';
+import { noPool, poolOf, type PoolGateway } from './pool.js';
 import {
   deleteRoute,
   ensureRoute,
@@ -21,7 +21,7 @@ import {
 
 const routeKey = (kind: string, namespace: string | undefined, name: string | undefined) => `${kind}/${namespace}/${name}`;
 
-/** The RuleRoute of a route we found, to delete it with its ReferenceGrant. */
+/** The RuleRoute of a route we found, to delete it with the ReferenceGrant made for it. */
 function asRuleRoute(route: Route): RuleRoute {
   const ref = { namespace: route.metadata.namespace!, name: route.metadata.name! };
   const backend = route.spec.rules?.[0]?.backendRefs?.[0];
@@ -31,7 +31,10 @@ function asRuleRoute(route: Route): RuleRoute {
     ref,
     body: route,
     ...(grantNamespace && {
-      grant: { metadata: { namespace: grantNamespace, name: ref.name }, spec: { from: [], to: [] } },
+      grant: {
+        metadata: { namespace: grantNamespace, name: ref.name },
+        spec: { from: [{ group: GROUP, kind: route.kind!, namespace: ref.namespace }], to: [{ group: '', kind: 'Service', name: backend!.name }] },
+      },
     }),
   };
 }
@@ -43,7 +46,11 @@ export async function repairGateways(deps: GatewayDeps, { dryRun = true }: { dry
   // whose rule the later Gateway read does not show has really lost its rule.
   // Routes in the Gateway namespace are all there; otherwise they are spread over tenant namespaces.
   const found = await kube.listRoutes(MANAGED_SELECTOR, routes === 'gateway' ? config.loadBalancerNamespace : undefined);
-  const pool = await selectPool({ kube, config });
+  // Every Gateway of ours, with or without an address: the rules of one that is (re)getting its
+  // address still own their routes.
+  const labelled = await kube.listGateways({ namespace: config.loadBalancerNamespace, labelSelector: `appingress=${config.ingressLabel}`, fresh: true });
+  const pool = poolOf(labelled, config);
+  if (pool.length === 0) throw noPool(config);
   const exists = new Map<string, Promise<boolean>>();
   const serviceExists = ({ namespace, serviceName }: Target) => {
     const key = `${namespace}/${serviceName}`;
@@ -80,7 +87,8 @@ export async function repairGateways(deps: GatewayDeps, { dryRun = true }: { dry
       owned.add(routeKey(route.kind, route.ref.namespace, route.ref.name));
       removed.push({ ip: gateway.ip, port: r.port, protocol: r.protocol, ...r.target, reason: 'ServiceNotFound' });
     }
-    fixed.push(...listenerChanges.map((c) => ({ ip: gateway.ip, ...c, object: 'listener' as const })));
+    const where = `${gateway.ref.namespace}/${gateway.ref.name}`;
+    fixed.push(...listenerChanges.map((c) => ({ ip: gateway.ip, gateway: where, ...c, object: 'listener' as const })));
 
     for (const rule of recorded.filter((r) => !isDangling(r))) {
       const route = routeOf(rule);
@@ -88,28 +96,40 @@ export async function repairGateways(deps: GatewayDeps, { dryRun = true }: { dry
       owned.add(key);
       const have = byKey.get(key);
       if (dryRun ? have && routeUpToDate(have, route.body) : (await ensureRoute(kube, route, have)) === 'unchanged') continue;
-      fixed.push({ ip: gateway.ip, protocol: rule.protocol, port: rule.port, action: 'added', object: 'route' });
+      fixed.push({ ip: gateway.ip, gateway: where, protocol: rule.protocol, port: rule.port, action: 'added', object: 'route' });
     }
   };
   for (const gateway of pool) await repairGateway(gateway);
 
+  // Rules on Gateways of ours that have no address now: their routes are theirs, not orphans.
+  for (const gateway of labelled.filter((g) => !pool.some((p) => p.object === g))) {
+    const ref = { namespace: gateway.metadata.namespace!, name: gateway.metadata.name! };
+    for (const r of recordedRules(gateway.metadata.annotations)) {
+      const route = ruleRoute({ gateway: ref, protocol: r.protocol, port: r.port, target: r.target, routes });
+      owned.add(routeKey(route.kind, route.ref.namespace, route.ref.name));
+    }
+  }
+  const ours = (name: string) => labelled.some((g) => g.metadata.name === name);
   for (const route of found) {
     if (owned.has(routeKey(route.kind!, route.metadata.namespace, route.metadata.name))) continue;
+    // Only routes made for a Gateway of this pool, or for one of its namespace that is gone: routes
+    // of other Gateways (another IngressLabel, another namespace) belong to someone else.
+    const gatewayRef = route.metadata.annotations?.[GATEWAY_ANNOTATION] ?? '';
+    const slash = gatewayRef.indexOf('/');
+    const [gatewayNamespace, gatewayName] = [gatewayRef.slice(0, slash), gatewayRef.slice(slash + 1)];
+    if (gatewayNamespace !== config.loadBalancerNamespace) continue;
+    if (!ours(gatewayName) && (await kube.readGateway({ namespace: gatewayNamespace, name: gatewayName }))) continue;
     const listener = parsePortName(route.metadata.annotations?.[LISTENER_ANNOTATION]);
-    const gatewayName = route.metadata.annotations?.[GATEWAY_ANNOTATION] ?? '';
-    const gateway = pool.find((g) => `${g.ref.namespace}/${g.ref.name}` === gatewayName);
     fixed.push({
-      ip: gateway?.ip ?? gatewayName,
+      ip: pool.find((g) => g.ref.name === gatewayName)?.ip ?? '',
+      gateway: gatewayRef,
       protocol: listener?.protocol ?? (route.kind === 'UDPRoute' ? 'udp' : 'tcp'),
       port: listener?.port ?? 0,
       action: 'removed',
       object: 'route',
     });
-    if (!dryRun) {
-      const orphan = asRuleRoute(route);
-      await kube.deleteRoute(orphan.kind, orphan.ref, route.metadata.uid);
-      if (orphan.grant) await kube.deleteReferenceGrant({ namespace: orphan.grant.metadata.namespace!, name: orphan.ref.name });
-    }
+    // Conditional on the version listed: a claim that has since taken the route over keeps it.
+    if (!dryRun) await deleteRoute(kube, asRuleRoute(route), route);
   }
 
   return {

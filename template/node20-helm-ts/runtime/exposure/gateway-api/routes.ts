@@ -3,7 +3,7 @@
 // admits that namespace only, no cross-namespace reference). With routes in the Gateway's namespace,
 // the backendRef crosses namespaces and a ReferenceGrant in the Service's namespace allows it.
 import { createHash } from 'node:crypto';
-import { isAlreadyExists, isConflict } from '../../kube.js';
+import { isAlreadyExists, isConflict, isNotFound } from '../../kube.js';
 import { portName, type Protocol, type Target } from '../backend.js';
 import type { ObjectRef } from '../cas-writer.js';
 import { GROUP, type GatewayKube, type ReferenceGrant, type Route, type RouteKind } from './kube-api.js';
@@ -115,7 +115,8 @@ async function upsert<T extends { metadata: Route['metadata']; spec: unknown }>(
       });
       return 'updated';
     } catch (err) {
-      if (attempt >= 5 || !(isConflict(err) || isAlreadyExists(err))) throw err;
+      // Changed, created or deleted by someone else since it was read: read it again.
+      if (attempt >= 5 || !(isConflict(err) || isAlreadyExists(err) || isNotFound(err))) throw err;
       have = await ops.read();
     }
   }
@@ -151,8 +152,32 @@ export async function ensureRoute(kube: GatewayKube, route: RuleRoute, known?: R
   );
 }
 
-/** Deletes the rule's route (and ReferenceGrant); what is already gone is fine. */
-export async function deleteRoute(kube: GatewayKube, route: RuleRoute): Promise<void> {
-  await kube.deleteRoute(route.kind, route.ref);
-  if (route.grant) await kube.deleteReferenceGrant({ namespace: route.grant.metadata.namespace!, name: route.grant.metadata.name! });
+/** A delete conditional on a resourceVersion; false when the object changed since (someone else's now). */
+async function deleteUnchanged(remove: () => Promise<void>): Promise<boolean> {
+  try {
+    await remove();
+    return true;
+  } catch (err) {
+    if (isConflict(err)) return false;
+    throw err;
+  }
+}
+
+/**
+ * Deletes the rule's route and ReferenceGrant if they still say what the rule made them say; what
+ * is already gone is fine. A claim may have reused the port (and so the route's name) since the
+ * rule went: that route is its rule's now and stays. Each delete is conditional on the version
+ * read (`known`: the route as the caller already read it).
+ */
+export async function deleteRoute(kube: GatewayKube, route: RuleRoute, known?: Route): Promise<void> {
+  const have = known ?? (await kube.readRoute(route.kind, route.ref));
+  if (have && contains(have.spec, route.body.spec)) {
+    await deleteUnchanged(() => kube.deleteRoute(route.kind, route.ref, have.metadata.resourceVersion));
+  }
+  if (!route.grant) return;
+  const ref = { namespace: route.grant.metadata.namespace!, name: route.grant.metadata.name! };
+  const grant = await kube.readReferenceGrant(ref);
+  if (grant && contains(grant.spec, route.grant.spec)) {
+    await deleteUnchanged(() => kube.deleteReferenceGrant(ref, grant.metadata.resourceVersion));
+  }
 }

@@ -18,7 +18,7 @@ export function rulesOf(gateway: PoolGateway): Rule[] {
 }
 
 export async function listRules(deps: GatewayDeps, { lbip }: { lbip?: string } = {}): Promise<Rule[]> {
-  const pool = await selectPool({ kube: deps.kube, config: deps.config, lbip });
+  const pool = await selectPool({ kube: deps.kube, config: deps.config, lbip, fresh: true });
   return pool.flatMap(rulesOf).sort(compareRules);
 }
 
@@ -45,7 +45,11 @@ export async function lookupPort(
  * and its annotation in one write, then the route. Deleting what does not exist answers [].
  */
 export async function deleteRules(deps: GatewayDeps, request: DeleteRequest): Promise<Rule[]> {
-  const pool = await selectPool({ kube: deps.kube, config: deps.config, lbip: request.lbip });
+  const [pool] = await Promise.all([
+    selectPool({ kube: deps.kube, config: deps.config, lbip: request.lbip, fresh: true }),
+    // Before anything is written: a cluster without TCPRoute fails here, not halfway.
+    deps.kube.versions(),
+  ]);
   const match = (r: RecordedRule) => (request.protocol === undefined || r.protocol === request.protocol) && matchesDelete(request, r);
   const deleted = await Promise.all(
     pool.map(async (gateway) => {

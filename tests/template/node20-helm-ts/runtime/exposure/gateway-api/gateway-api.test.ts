@@ -2,6 +2,9 @@
 // the objects it writes, route versions, routes in the Gateway's namespace, and route repair.
 import { describe, expect, test } from 'vitest';
 import type { Cluster, KubeObject } from '../../../../../../dev/cluster/index.js';
+import { loadConfig } from '#runtime/config.js';
+import { FunctionError } from '#runtime/errors.js';
+import { createGatewayBackend, type GatewayBackend } from '#runtime/exposure/gateway-api/index.js';
 import { MAX_LISTENERS } from '#runtime/exposure/gateway-api/listeners.js';
 import { rejectionOf } from '../../function-error.js';
 import { backends, clustersPerTest, gatewayApi, gatewayObject, LB_NAMESPACE, service } from '../harness.js';
@@ -87,7 +90,9 @@ describe('the objects a rule is made of', () => {
       spec: { ...g.spec, listeners: g.spec.listeners.filter((l: Obj) => l.name === 'http') },
     });
     cluster.requests.reset();
-    expect((await backend.repair({ dryRun: false })).fixed).toEqual([{ ip: address(cluster, 'pool-a'), protocol: 'tcp', port: 30000, action: 'removed', object: 'route' }]);
+    expect((await backend.repair({ dryRun: false })).fixed).toEqual([
+      { ip: address(cluster, 'pool-a'), gateway: `${LB_NAMESPACE}/pool-a`, protocol: 'tcp', port: 30000, action: 'removed', object: 'route' },
+    ]);
     expect(cluster.requests.filter({ verb: 'list', resource: 'tcproutes' }).map((e) => e.namespace)).toEqual([LB_NAMESPACE]);
     expect(routes(cluster)).toEqual([]);
     expect(cluster.store.list({ group: GROUP, resource: 'referencegrants' })).toEqual([]);
@@ -173,14 +178,15 @@ describe('pool and repair', () => {
 
     const dry = await backend.repair();
     const ip = a.ip;
+    const where = `${LB_NAMESPACE}/pool-a`;
     expect(dry).toEqual({
       dryRun: true,
       removed: [],
       fixed: [
-        { ip, protocol: 'tcp', port: a.port, action: 'removed', object: 'route' },
-        { ip, protocol: 'tcp', port: b.port, action: 'removed', object: 'listener' },
-        { ip, protocol: 'tcp', port: b.port, action: 'removed', object: 'route' },
-        { ip, protocol: 'tcp', port: c.port, action: 'added', object: 'listener' },
+        { ip, gateway: where, protocol: 'tcp', port: a.port, action: 'removed', object: 'route' },
+        { ip, gateway: where, protocol: 'tcp', port: b.port, action: 'removed', object: 'listener' },
+        { ip, gateway: where, protocol: 'tcp', port: b.port, action: 'removed', object: 'route' },
+        { ip, gateway: where, protocol: 'tcp', port: c.port, action: 'added', object: 'listener' },
       ],
     });
     expect(await backend.repair({ dryRun: false })).toEqual({ ...dry, dryRun: false });
@@ -196,7 +202,9 @@ describe('pool and repair', () => {
     const [route] = routes(cluster) as (KubeObject & Obj)[];
     route.spec.rules[0].backendRefs[0].port = 9999;
     cluster.store.update({ ...route, metadata: { ...route.metadata, resourceVersion: undefined } });
-    expect((await backend.repair({ dryRun: false })).fixed).toEqual([{ ip: claimed.ip, protocol: 'tcp', port: 30000, action: 'added', object: 'route' }]);
+    expect((await backend.repair({ dryRun: false })).fixed).toEqual([
+      { ip: claimed.ip, gateway: `${LB_NAMESPACE}/pool-a`, protocol: 'tcp', port: 30000, action: 'added', object: 'route' },
+    ]);
     expect(gatewayApi.dataPlane(cluster).get(`${claimed.ip} tcp/30000`)).toBe('tenants/svc-4:5432');
   });
 });
@@ -229,5 +237,98 @@ describe('Kubernetes faults', () => {
     cluster.faults.clear();
     expect(await backend.claim(target(0))).toMatchObject({ port: 30000, created: false });
     expect(gatewayApi.dataPlane(cluster).get(`${address(cluster, 'pool-a')} tcp/30000`)).toBe('tenants/svc-0:5432');
+  });
+});
+
+describe('races with other instances, and other pools', () => {
+  const backendOf = (cluster: Cluster) => gatewayApi.backend(cluster) as GatewayBackend;
+
+  test('a delete leaves alone the route a claim elsewhere made its own by reusing the port meanwhile', async () => {
+    const cluster = await start({ seed });
+    const [one, two] = [backendOf(cluster), backendOf(cluster)];
+    const first = await one.claim(target(1));
+    const deleteRoute = one.kube.deleteRoute;
+    let reclaimed: Awaited<ReturnType<typeof two.claim>> | undefined;
+    // The other instance claims between this delete's Gateway write and its route delete.
+    one.kube.readRoute = ((read) => async (...args: Parameters<typeof read>) => {
+      reclaimed ??= await two.claim(target(2));
+      return read(...args);
+    })(one.kube.readRoute);
+    await one.remove({ namespace: 'tenants', serviceName: 'svc-1' });
+    one.kube.deleteRoute = deleteRoute;
+
+    expect(reclaimed).toMatchObject({ port: first.port, created: true });
+    expect(gatewayApi.dataPlane(cluster)).toEqual(new Map([[`${first.ip} tcp/${first.port}`, 'tenants/svc-2:5432']]));
+  });
+
+  test('repair does not delete an orphan route that a claim took over after repair listed it', async () => {
+    const cluster = await start({ seed });
+    const one = backendOf(cluster);
+    const first = await one.claim(target(1));
+    // A delete that died between its two writes: the rule is gone, its route is left.
+    const deleteRoute = one.kube.deleteRoute;
+    one.kube.deleteRoute = async () => {};
+    await one.remove({ port: first.port });
+    one.kube.deleteRoute = deleteRoute;
+
+    const two = backendOf(cluster);
+    two.kube.deleteRoute = ((remove) => async (...args: Parameters<typeof remove>) => {
+      await one.claim(target(2));
+      return remove(...args);
+    })(two.kube.deleteRoute);
+    await two.repair({ dryRun: false });
+    expect(gatewayApi.dataPlane(cluster)).toEqual(new Map([[`${first.ip} tcp/${first.port}`, 'tenants/svc-2:5432']]));
+  });
+
+  test("repair leaves the routes of another pool's Gateways and of a Gateway waiting for its address", async () => {
+    const cluster = await start({ seed: [...seed, gatewayObject('other', undefined, { appingress: 'other' })] });
+    const mine = backendOf(cluster);
+    const theirs = createGatewayBackend({
+      config: { ...loadConfig({ IngressLabel: 'other', LoadBalancerNamespace: LB_NAMESPACE, KUBECONFIG: cluster.kubeconfigPath }), portRange: { from: 30000, to: 30999 } },
+    });
+    const their = await theirs.claim(target(3));
+    await mine.claim(target(4));
+    // pool-a loses its address for a while (its implementation is reprogramming the load balancer).
+    cluster.store.create(gatewayObject('pool-b'));
+    const a = gateway(cluster) as KubeObject & Obj;
+    cluster.store.update({ ...a, metadata: { ...a.metadata, resourceVersion: undefined }, status: { ...a.status, addresses: [] } });
+
+    expect(await mine.repair({ dryRun: false })).toEqual({ dryRun: false, removed: [], fixed: [] });
+    expect(routes(cluster).map((r) => r.metadata.name).sort()).toEqual(['other-tcp-30000', 'pool-a-tcp-30000']);
+    expect(gatewayApi.dataPlane(cluster).get(`${their.ip} tcp/30000`)).toBe('tenants/svc-3:5432');
+  });
+
+  test('a route whose Gateway of this namespace was deleted is an orphan', async () => {
+    const cluster = await start({ seed, pools: 2 });
+    const backend = backendOf(cluster);
+    await backend.claim({ ...target(5), lbip: address(cluster, 'pool-b') });
+    cluster.store.delete({ group: GROUP, resource: 'gateways', namespace: LB_NAMESPACE, name: 'pool-b' });
+    expect((await backend.repair({ dryRun: false })).fixed).toEqual([
+      { ip: '', gateway: `${LB_NAMESPACE}/pool-b`, protocol: 'tcp', port: 30000, action: 'removed', object: 'route' },
+    ]);
+    expect(routes(cluster)).toEqual([]);
+  });
+
+  test('a Gateway deleted after the list passes the claim on to the next one', async () => {
+    const cluster = await start({ seed, pools: 2 });
+    const backend = backendOf(cluster);
+    backend.kube.listGateways = ((list) => async (...args: Parameters<typeof list>) => {
+      const listed = await list(...args);
+      cluster.store.delete({ group: GROUP, resource: 'gateways', namespace: LB_NAMESPACE, name: 'pool-a' });
+      return listed;
+    })(backend.kube.listGateways);
+    const claimed = await backend.claim(target(6));
+    expect(claimed).toMatchObject({ ip: address(cluster, 'pool-b'), created: true });
+    expect(claimed.notice).toContain('was deleted');
+  });
+
+  test('a cluster without TCPRoute fails the claim before anything is written', async () => {
+    const cluster = await start({ seed });
+    const backend = backendOf(cluster);
+    backend.kube.versions = async () => {
+      throw new FunctionError('NO_INGRESS_CONTROLLER', 'no TCPRoute');
+    };
+    expect(await rejectionOf(backend.claim(target(7)))).toMatchObject({ code: 'NO_INGRESS_CONTROLLER' });
+    expect(cluster.requests.count({ verb: 'update', resource: 'gateways' })).toBe(0);
   });
 });
