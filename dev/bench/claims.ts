@@ -34,6 +34,19 @@ export interface Outcome extends Scenario {
 
 const NAMESPACE = 'ingress-nginx';
 
+/** The backends `tenants/svc-0..count-1` (TCP 5432): a claim checks that its Service exists and has the port. */
+export function backendServices(count: number): object[] {
+  return [
+    { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'tenants' } },
+    ...Array.from({ length: count }, (_, i) => ({
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: `svc-${i}`, namespace: 'tenants' },
+      spec: { ports: [{ port: 5432, protocol: 'TCP' }] },
+    })),
+  ];
+}
+
 export async function runScenario(scenario: Scenario): Promise<Outcome> {
   const cluster = await startCluster({
     seed: [
@@ -51,14 +64,7 @@ export async function runScenario(scenario: Scenario): Promise<Outcome> {
         },
       },
       { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'tcp-services', namespace: NAMESPACE }, data: {} },
-      // The backends: a claim checks that its Service exists and has the port.
-      { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'tenants' } },
-      ...Array.from({ length: scenario.claims }, (_, i) => ({
-        apiVersion: 'v1',
-        kind: 'Service',
-        metadata: { name: `svc-${i}`, namespace: 'tenants' },
-        spec: { ports: [{ port: 5432, protocol: 'TCP' }] },
-      })),
+      ...backendServices(scenario.claims),
     ],
   });
   try {

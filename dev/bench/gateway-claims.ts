@@ -4,6 +4,7 @@
 // routes attach, as a real implementation does (so some Gateway writes meet a 409).
 import { startCluster } from '../cluster/index.js';
 import { gatewayObjects } from '../gateway-fixture.js';
+import { backendServices } from './claims.js';
 import { loadConfig } from '#runtime/config.js';
 import { createGatewayBackend } from '#runtime/exposure/gateway-api/index.js';
 
@@ -35,13 +36,7 @@ export async function benchGatewayClaims(claims: number, gateways: number): Prom
     seed: [
       { apiVersion: 'v1', kind: 'Namespace', metadata: { name: NAMESPACE } },
       ...gatewayObjects({ namespace: NAMESPACE, label: LABEL, names }),
-      { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'tenants' } },
-      ...Array.from({ length: claims + 1 }, (_, i) => ({
-        apiVersion: 'v1',
-        kind: 'Service',
-        metadata: { name: `svc-${i}`, namespace: 'tenants' },
-        spec: { ports: [{ port: 5432, protocol: 'TCP' }] },
-      })),
+      ...backendServices(claims + 1),
     ],
   });
   try {
