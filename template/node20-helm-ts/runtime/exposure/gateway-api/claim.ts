@@ -12,7 +12,11 @@ import { ensureRoute, ruleRoute } from './routes.js';
 
 export const describeGateway = (g: PoolGateway) => `${g.ref.namespace}/${g.ref.name} (${g.ip})`;
 
-/** Ports `protocol` already uses on other Gateways of the pool that share an address with `gateway`. */
+/**
+ * Ports `protocol` already uses on other Gateways of the pool that share an address with `gateway`,
+ * as the list showed them. Best effort only: no single write covers two Gateways, so Gateways that
+ * share an address can still race (the README asks for one address per Gateway).
+ */
 export function blockedPorts(pool: PoolGateway[], gateway: PoolGateway, protocol: Protocol): Set<number> {
   const blocked = new Set<number>();
   const wire = protocol.toUpperCase();

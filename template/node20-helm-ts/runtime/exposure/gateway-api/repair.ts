@@ -2,7 +2,7 @@
 // the rule annotations (listeners of our naming without a rule go, rules without their listener get
 // it back), recreates missing or edited routes, and deletes routes of ours that no rule owns any
 // more (left by a crash between the two writes of a delete). A dry run unless `dryRun: false`;
-// every removal is conditional (the Gateway under CAS, a route by its uid).
+// every removal is conditional (the Gateway under CAS, a route or ReferenceGrant on the version read).
 import { compareRules, parsePortName, type RepairFix, type RepairResult, type Target } from '../backend.js';
 import type { GatewayDeps } from './deps.js';
 import { GROUP, type Route } from './kube-api.js';
