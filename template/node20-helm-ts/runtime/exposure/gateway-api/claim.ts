@@ -3,28 +3,47 @@
 // claim to the next, and the answer says so.
 import { FunctionError } from '../../errors.js';
 import { checkPort } from '../../policy.js';
-import { sameTarget, type ClaimRequest, type ClaimResult, type Protocol, type Target } from '../backend.js';
+import { backoffDelay, sleep } from '../../backoff.js';
+import { formatTarget, sameTarget, type ClaimRequest, type ClaimResult, type Protocol, type Target } from '../backend.js';
 import { verifyBackend } from '../verify-backend.js';
 import type { GatewayDeps } from './deps.js';
-import { claimOp, fullRefusal, GatewayRefused, MAX_LISTENERS, recordedRules } from './listeners.js';
+import type { Gateway } from './kube-api.js';
+import { claimOp, fullRefusal, GatewayRefused, MAX_LISTENERS, recordedRules, removeOp } from './listeners.js';
 import { noPool, selectPool, type PoolGateway } from './pool.js';
 import { ensureRoute, ruleRoute } from './routes.js';
 
 export const describeGateway = (g: PoolGateway) => `${g.ref.namespace}/${g.ref.name} (${g.ip})`;
 
-/**
- * Ports `protocol` already uses on other Gateways of the pool that share an address with `gateway`,
- * as the list showed them. Best effort only: no single write covers two Gateways, so Gateways that
- * share an address can still race (the README asks for one address per Gateway).
- */
+/** The other Gateways of the pool that answer on one of `gateway`'s addresses. */
+export function sharingAddress(pool: PoolGateway[], gateway: PoolGateway): PoolGateway[] {
+  return pool.filter((other) => other !== gateway && other.addresses.some((a) => gateway.addresses.includes(a)));
+}
+
+const usesPort = (gateway: Gateway | undefined, protocol: Protocol, port: number) =>
+  (gateway?.spec.listeners ?? []).some((l) => l.port === port && l.protocol.toUpperCase() === protocol.toUpperCase());
+
+/** Ports `protocol` uses on other Gateways with the same address, as the list showed them. */
 export function blockedPorts(pool: PoolGateway[], gateway: PoolGateway, protocol: Protocol): Set<number> {
   const blocked = new Set<number>();
-  const wire = protocol.toUpperCase();
-  for (const other of pool) {
-    if (other === gateway || !other.addresses.some((a) => gateway.addresses.includes(a))) continue;
-    for (const l of other.object.spec.listeners ?? []) if (l.protocol.toUpperCase() === wire) blocked.add(l.port);
+  for (const other of sharingAddress(pool, gateway)) {
+    for (const l of other.object.spec.listeners ?? []) if (l.protocol.toUpperCase() === protocol.toUpperCase()) blocked.add(l.port);
   }
   return blocked;
+}
+
+/** How often a claim that met the same port on a Gateway with the same address tries again. */
+const CLASH_ATTEMPTS = 8;
+
+/**
+ * Whether a Gateway with the same address now also has `port` (read afresh). No single write covers
+ * two Gateways, so after its write a claim looks at the others and, on a clash, takes its listener
+ * back and tries again. Of two claims that took the same port on two Gateways, the one that wrote
+ * second reads after both writes and sees the other, so at most one keeps the port (both may
+ * yield; they retry after a random pause).
+ */
+async function clashes(kube: GatewayDeps['kube'], others: PoolGateway[], protocol: Protocol, port: number): Promise<boolean> {
+  const now = await Promise.all(others.map((g) => kube.readGateway(g.ref)));
+  return now.some((g) => usesPort(g, protocol, port));
 }
 
 /**
@@ -77,21 +96,42 @@ export async function claimRule(deps: GatewayDeps, request: ClaimRequest): Promi
   for (const gateway of [...open, ...full]) {
     // Reaching a Gateway the list showed full means every other one refused: try it after all.
     if (full.includes(gateway)) refused.splice(refused.findIndex((r) => r.gateway === gateway), 1);
-    let claimed: { port: number; created: boolean };
+    const others = sharingAddress(pool, gateway);
+    const blocked = blockedPorts(pool, gateway, protocol);
+    let claimed: { port: number; created: boolean } | undefined;
     try {
-      ({ value: claimed } = await writer.submit(
-        gateway.ref,
-        claimOp({
-          target,
-          protocol,
-          port,
-          range: config.portRange,
-          blocked: blockedPorts(pool, gateway, protocol),
-          routes: config.gatewayRouteNamespace,
-          where: describeGateway(gateway),
-        }),
-        gateway.object,
-      ));
+      for (let attempt = 1; !claimed; attempt++) {
+        const { value } = await writer.submit(
+          gateway.ref,
+          claimOp({ target, protocol, port, range: config.portRange, blocked, routes: config.gatewayRouteNamespace, where: describeGateway(gateway) }),
+          attempt === 1 ? gateway.object : undefined,
+        );
+        if (others.length === 0 || !(await clashes(kube, others, protocol, value.port))) {
+          claimed = value;
+          break;
+        }
+        if (!value.created) {
+          // Found in place, made by a call that may be checking this very clash: that call decides,
+          // this one looks again after a pause (and keeps answering the rule if it stays).
+          if (attempt >= CLASH_ATTEMPTS) claimed = value;
+          else await sleep(backoffDelay(attempt - 1, { baseDelayMs: 5, maxDelayMs: 100 }));
+          continue;
+        }
+        const mine = formatTarget(target);
+        await writer.submit(gateway.ref, removeOp((r) => r.protocol === protocol && r.port === value.port && r.value === mine));
+        blocked.add(value.port);
+        if (port !== undefined || attempt >= CLASH_ATTEMPTS) {
+          throw new GatewayRefused(
+            'port-taken',
+            new FunctionError('PORT_TAKEN', `Port ${value.port}/${protocol} on ${gateway.ip} was taken on another Gateway with that address`, {
+              gateway: describeGateway(gateway),
+              port: value.port,
+              protocol,
+            }),
+          );
+        }
+        await sleep(backoffDelay(attempt - 1, { baseDelayMs: 5, maxDelayMs: 100 }));
+      }
     } catch (err) {
       if (!(err instanceof GatewayRefused)) throw err;
       refused.push({ gateway, refusal: err });

@@ -332,3 +332,34 @@ describe('races with other instances, and other pools', () => {
     expect(cluster.requests.count({ verb: 'update', resource: 'gateways' })).toBe(0);
   });
 });
+
+describe('Gateways that share one address', () => {
+  const sharing = (name: string) => ({ ...(gatewayObject(name) as Obj), spec: { ...(gatewayObject(name) as Obj).spec, addresses: [{ type: 'IPAddress', value: '198.51.100.7' }] } });
+  /** `port/protocol` of every rule listener on the Gateways of the address, repeats included. */
+  const portsInUse = (cluster: Cluster) =>
+    ['pool-a', 'pool-b'].flatMap((name) => (gateway(cluster, name).spec.listeners as Obj[]).filter((l) => l.name !== 'http').map((l) => `${l.port}/${l.protocol}`));
+
+  test('two claims racing for the last port of the address: one gets it, the other NO_FREE_PORT', async () => {
+    const cluster = await start({ pools: 0, seed: [...seed, sharing('pool-a'), sharing('pool-b')] });
+    const backend = gatewayApi.backend(cluster, { portRange: { from: 30000, to: 30001 } });
+    await backend.claim(target(0));
+    const results = await Promise.allSettled([backend.claim(target(1)), backend.claim(target(2))]);
+    expect(results.filter((r) => r.status === 'fulfilled').map((r) => (r as PromiseFulfilledResult<{ port: number }>).value.port)).toEqual([30001]);
+    expect(results.filter((r) => r.status === 'rejected').map((r) => (r as PromiseRejectedResult).reason.code)).toEqual(['NO_FREE_PORT']);
+    expect(portsInUse(cluster).sort()).toEqual(['30000/TCP', '30001/TCP']);
+  });
+
+  test('replicas spilling from a full Gateway onto another with the same address never share a port', async () => {
+    const cluster = await start({ pools: 0, seed: [...seed, sharing('pool-a'), sharing('pool-b')] });
+    const first = gatewayApi.backend(cluster);
+    for (const i of range(0, MAX_LISTENERS - 3)) await first.claim(target(i));
+    const replicas = [gatewayApi.backend(cluster), gatewayApi.backend(cluster), gatewayApi.backend(cluster)];
+    const results = await Promise.all(range(100, 24).map((i, n) => replicas[n % 3].claim(target(i))));
+
+    expect(new Set(results.map((r) => `${r.ip}:${r.port}`)).size).toBe(24);
+    const inUse = portsInUse(cluster);
+    expect(new Set(inUse).size).toBe(inUse.length);
+    expect(inUse).toHaveLength(MAX_LISTENERS - 3 + 24);
+    expect(gatewayApi.dataPlane(cluster).size).toBe(MAX_LISTENERS - 3 + 24);
+  });
+});
