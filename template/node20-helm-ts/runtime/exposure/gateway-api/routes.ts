@@ -170,14 +170,17 @@ async function deleteUnchanged(remove: () => Promise<void>): Promise<boolean> {
  * read (`known`: the route as the caller already read it).
  */
 export async function deleteRoute(kube: GatewayKube, route: RuleRoute, known?: Route): Promise<void> {
+  // The ReferenceGrant first: a crash in between leaves a route without its grant, which repair
+  // finds (it lists routes) and deletes; a grant left without its route would never be found.
+  if (route.grant) {
+    const ref = { namespace: route.grant.metadata.namespace!, name: route.grant.metadata.name! };
+    const grant = await kube.readReferenceGrant(ref);
+    if (grant && contains(grant.spec, route.grant.spec)) {
+      await deleteUnchanged(() => kube.deleteReferenceGrant(ref, grant.metadata.resourceVersion));
+    }
+  }
   const have = known ?? (await kube.readRoute(route.kind, route.ref));
   if (have && contains(have.spec, route.body.spec)) {
     await deleteUnchanged(() => kube.deleteRoute(route.kind, route.ref, have.metadata.resourceVersion));
-  }
-  if (!route.grant) return;
-  const ref = { namespace: route.grant.metadata.namespace!, name: route.grant.metadata.name! };
-  const grant = await kube.readReferenceGrant(ref);
-  if (grant && contains(grant.spec, route.grant.spec)) {
-    await deleteUnchanged(() => kube.deleteReferenceGrant(ref, grant.metadata.resourceVersion));
   }
 }
