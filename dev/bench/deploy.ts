@@ -28,6 +28,9 @@ export interface DeployOutcome {
   helmRequests: number[];
   /** Requests of the functions' code by kind ("update configmaps"), summed over all calls. */
   ourCounters: Record<string, number>;
+  /** Per deploy-and-expose call that exposes one port (`expose.servicePort`): requests of the functions' code, and 409s. */
+  onePortRequests: number[];
+  onePortConflicts: number;
 }
 
 const NAMESPACE = 'bench-deploy';
@@ -59,7 +62,17 @@ export async function benchDeploy(bench: BenchStack, runs: number): Promise<Depl
   await ours('warm-ours');
   await raw('warm-raw');
 
-  const out: DeployOutcome = { raw: [], ours: [], ourRequests: [], rules: [], ourConflicts: 0, helmRequests: [], ourCounters: {} };
+  const out: DeployOutcome = {
+    raw: [],
+    ours: [],
+    ourRequests: [],
+    rules: [],
+    ourConflicts: 0,
+    helmRequests: [],
+    ourCounters: {},
+    onePortRequests: [],
+    onePortConflicts: 0,
+  };
   try {
     for (let i = 0; i < runs; i++) {
       cluster.requests.reset();
@@ -79,6 +92,15 @@ export async function benchDeploy(bench: BenchStack, runs: number): Promise<Depl
         const key = `${e.verb} ${e.resource}`;
         out.ourCounters[key] = (out.ourCounters[key] ?? 0) + 1;
       }
+    }
+    // A deploy-and-expose that exposes a single port: one rule per call.
+    for (let i = 0; i < 3; i++) {
+      cluster.requests.reset();
+      const answer = await bench.call<{ endpoints: unknown[] }>('deploy-and-expose', '', { ...request(`one-${i}`), expose: { servicePort: 1883 } });
+      if (answer.endpoints.length !== 1) throw new Error(`expected one endpoint, got ${answer.endpoints.length}`);
+      const mine = cluster.requests.entries.filter((e) => !HELM_AGENT.test(e.userAgent ?? ''));
+      out.onePortRequests.push(mine.length);
+      out.onePortConflicts += mine.filter((e) => e.status === 409).length;
     }
   } finally {
     await rm(valuesFile, { force: true });

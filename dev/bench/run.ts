@@ -69,6 +69,7 @@ say(
   `requests by the functions' code per expose (${rules} rules): ${deploy.ourRequests.join(' ')}; 409s: ${deploy.ourConflicts}; ` +
     `helm's own: ${median(deploy.helmRequests)} per install`,
 );
+say(`requests by the functions' code per deploy-and-expose of one port (expose.servicePort): ${deploy.onePortRequests.join(' ')}; 409s: ${deploy.onePortConflicts}`);
 const calls = deploy.ours.length;
 say(`  per expose: ${Object.entries(deploy.ourCounters).map(([k, n]) => `${k} ${(n / calls).toFixed(1)}`).join(', ')}`);
 
@@ -156,6 +157,7 @@ say(
     [
       ['1', 'deploy-and-expose / raw helm install (medians)', `${formatMs(oursMs)} / ${formatMs(rawMs)} = ${ratio.toFixed(2)}`, '<= 1.15', yesNo(ratio <= 1.15)],
       ['2', 'K8s requests by our code per rule (claim)', `${perRule.toFixed(1)} (${perExpose} per expose of ${rules} rules), ${deploy.ourConflicts} x 409`, '<= 5, no 409', yesNo(perRule <= 5 && deploy.ourConflicts === 0)],
+      ['2', 'the same, per deploy-and-expose of one port', `${median(deploy.onePortRequests)}, ${deploy.onePortConflicts} x 409`, '<= 5, no 409', yesNo(median(deploy.onePortRequests) <= 5 && deploy.onePortConflicts === 0)],
       ['2b', 'K8s requests by our code per claim, Gateway API backend', String(gw.single.length), '<= 5', yesNo(gw.single.length <= 5)],
       ['3', '200 concurrent claims, coalesced', `${headline.claimsPerSecond.toFixed(0)} claims/s, ${headline.duplicates} duplicates, ConfigMap CAS retries per claim ${headline.retriesMean.toFixed(2)} mean, ${headline.retriesMax} max`, '0 duplicates', yesNo(headline.duplicates === 0 && headline.succeeded === headline.claims)],
       ['3b', '200 concurrent claims, Gateway API backend', `${gw.claimsPerSecond.toFixed(0)} claims/s, ${gw.duplicates} duplicates, ${gw.spilled} spilled to the next Gateway, retries per claim ${gw.retriesMean.toFixed(2)} mean, ${gw.retriesMax} max`, '0 duplicates', yesNo(gw.duplicates === 0 && gw.succeeded === gw.claims)],
