@@ -164,17 +164,32 @@ export function createServiceSync({ kube, coalesce = true, cas }: { kube: Ingres
   const state = new Map<string, { running: boolean; next?: Waiter }>();
   // The last Service each controller was read or written as: often fresher than a caller's copy.
   const latest = new Map<string, V1Service>();
-  const keyOf = (controller: Controller) => `${controller.service.namespace}/${controller.service.name}`;
+  // The newest ConfigMap any caller handed in, per ConfigMap: a caller's own copy may be older than
+  // one an earlier caller wrote (a claim's entry that a delete has removed since).
+  const latestConfigMaps = new Map<string, V1ConfigMap>();
+  const keyOf = (ref: { namespace: string; name: string }) => `${ref.namespace}/${ref.name}`;
+  const newer = (a: object, b: object | undefined) => !b || (kube.seenAt(a)?.received ?? 0) > (kube.seenAt(b)?.received ?? 0);
+  const remember = (controller: Controller, hints: SyncHints = {}) => {
+    for (const [p, configMap] of Object.entries(hints.configMaps ?? {}) as [Protocol, V1ConfigMap | undefined][]) {
+      const k = keyOf(controller.configMaps[p]);
+      if (configMap && newer(configMap, latestConfigMaps.get(k))) latestConfigMaps.set(k, configMap);
+    }
+  };
 
   const reconcile = (controller: Controller, protocols: readonly Protocol[], known: Known) => {
-    const k = keyOf(controller);
+    const k = keyOf(controller.service);
     const last = latest.get(k);
+    const configMaps = { ...known.configMaps };
+    for (const p of protocols) {
+      const newest = latestConfigMaps.get(keyOf(controller.configMaps[p]));
+      if (newest && !(configMaps[p] ?? []).includes(newest)) configMaps[p] = [...(configMaps[p] ?? []), newest];
+    }
     return reconcileService({
       kube,
       controller,
       protocols,
       cas,
-      known: { ...known, services: last ? [...known.services, last] : known.services },
+      known: { services: last ? [...known.services, last] : known.services, configMaps },
       seen: (service) => {
         const current = latest.get(k);
         const when = (o: V1Service) => kube.seenAt(o)?.received ?? 0;
@@ -199,12 +214,13 @@ export function createServiceSync({ kube, coalesce = true, cas }: { kube: Ingres
 
   return {
     sync(controller, protocols, hints) {
+      remember(controller, hints);
       if (!coalesce) {
         const known: Known = { services: [], configMaps: {} };
         addHints(known, controller, protocols, hints);
         return reconcile(controller, protocols, known);
       }
-      const k = keyOf(controller);
+      const k = keyOf(controller.service);
       let s = state.get(k);
       if (!s) state.set(k, (s = { running: false }));
       if (!s.next) {

@@ -5,8 +5,10 @@ import { describe, expect, test } from 'vitest';
 import type { Cluster } from '../../../../../../dev/cluster/index.js';
 import { makeCoreV1Api } from '#runtime/kube.js';
 import type { Seen } from '#runtime/exposure/ingress-nginx/kube-api.js';
-import { startingPoint, type Known } from '#runtime/exposure/ingress-nginx/service-sync.js';
-import { backends, clusterPerTest, configMapData, expectAgreement, ingressConfig, ingressFor, LB_NAMESPACE } from './cluster.js';
+import { listControllers } from '#runtime/exposure/ingress-nginx/controllers.js';
+import { createIngressKube } from '#runtime/exposure/ingress-nginx/kube-api.js';
+import { createServiceSync, startingPoint, type Known } from '#runtime/exposure/ingress-nginx/service-sync.js';
+import { backends, clusterPerTest, configMapData, expectAgreement, ingressConfig, ingressFor, LB_NAMESPACE, servicePorts } from './cluster.js';
 
 /** Objects stamped by hand: [sent, received]. */
 function stamps(entries: [object, number, number][]): { seenAt(o: object): Seen | undefined } {
@@ -93,5 +95,23 @@ describe('a claim whose listed Service went stale', () => {
     expect(cluster.requests.count({ verb: 'update', resource: 'services', namespace: LB_NAMESPACE, status: 409 })).toBe(1);
     expect(cluster.requests.count({ verb: 'update', resource: 'services', namespace: LB_NAMESPACE, status: 200 })).toBe(2);
     expect(ingress.writer.stats).toEqual({ operations: 1, retries: 1, maxRetries: 1 });
+  });
+});
+
+describe('callers in one process whose ConfigMaps follow each other', () => {
+  test("a claim's sync that runs after a later delete's sync works from the delete's ConfigMap, not its own older one", async () => {
+    cluster = await startIngressCluster();
+    const kube = createIngressKube({ api: makeCoreV1Api(ingressConfig(cluster)) });
+    const [controller] = await listControllers({ kube, config: ingressConfig(cluster) });
+    const ref = controller.configMaps.tcp;
+    // The claim wrote its entry (W1), then a delete removed it again (W2), both on the listed Service.
+    const claimed = await kube.createConfigMap(ref, { metadata: { name: ref.name, namespace: ref.namespace }, data: { '30000': 'tenants/svc-0:5432' } });
+    const deleted = await kube.replaceConfigMap(ref, { ...claimed, data: {} });
+    const sync = createServiceSync({ kube });
+
+    await sync.sync(controller, ['tcp'], { service: controller.object, configMaps: { tcp: deleted } });
+    await sync.sync(controller, ['tcp'], { service: controller.object, configMaps: { tcp: claimed } });
+    expect(servicePorts(cluster, controller.service.name).map((p) => p.name)).toEqual(['http', 'https']);
+    expectAgreement(cluster, { controller: controller.service.name });
   });
 });
