@@ -7,8 +7,7 @@ import { backoffDelay, sleep } from '../../backoff.js';
 import { formatTarget, sameTarget, type ClaimRequest, type ClaimResult, type Protocol, type Target } from '../backend.js';
 import { verifyBackend } from '../verify-backend.js';
 import type { GatewayDeps } from './deps.js';
-import type { Gateway } from './kube-api.js';
-import { claimOp, fullRefusal, GatewayRefused, MAX_LISTENERS, recordedRules, removeOp } from './listeners.js';
+import { carries, claimOp, fullRefusal, GatewayRefused, MAX_LISTENERS, portInUse, recordedRules, removeOp } from './listeners.js';
 import { noPool, selectPool, type PoolGateway } from './pool.js';
 import { ensureRoute, ruleRoute } from './routes.js';
 
@@ -19,14 +18,11 @@ export function sharingAddress(pool: PoolGateway[], gateway: PoolGateway): PoolG
   return pool.filter((other) => other !== gateway && other.addresses.some((a) => gateway.addresses.includes(a)));
 }
 
-const usesPort = (gateway: Gateway | undefined, protocol: Protocol, port: number) =>
-  (gateway?.spec.listeners ?? []).some((l) => l.port === port && l.protocol.toUpperCase() === protocol.toUpperCase());
-
 /** Ports `protocol` uses on other Gateways with the same address, as the list showed them. */
 export function blockedPorts(pool: PoolGateway[], gateway: PoolGateway, protocol: Protocol): Set<number> {
   const blocked = new Set<number>();
   for (const other of sharingAddress(pool, gateway)) {
-    for (const l of other.object.spec.listeners ?? []) if (l.protocol.toUpperCase() === protocol.toUpperCase()) blocked.add(l.port);
+    for (const l of other.object.spec.listeners ?? []) if (carries(l, protocol)) blocked.add(l.port);
   }
   return blocked;
 }
@@ -43,7 +39,7 @@ const CLASH_ATTEMPTS = 8;
  */
 async function clashes(kube: GatewayDeps['kube'], others: PoolGateway[], protocol: Protocol, port: number): Promise<boolean> {
   const now = await Promise.all(others.map((g) => kube.readGateway(g.ref)));
-  return now.some((g) => usesPort(g, protocol, port));
+  return now.some((g) => portInUse(g?.spec.listeners ?? [], protocol, port));
 }
 
 /**

@@ -78,9 +78,12 @@ export function ruleListener(protocol: Protocol, port: number, target: Target, r
   };
 }
 
+/** Whether the listener carries `protocol` (listener protocols are upper case: TCP, UDP, HTTP...). */
+export const carries = (listener: Listener, protocol: Protocol) => listener.protocol.toUpperCase() === wireProtocol(protocol);
+
 /** Whether a listener of any name already serves port+protocol (the API server refuses a second one). */
-function portInUse(state: GatewayState, protocol: Protocol, port: number): boolean {
-  return state.listeners.some((l) => l.port === port && l.protocol.toUpperCase() === wireProtocol(protocol));
+export function portInUse(listeners: readonly Listener[], protocol: Protocol, port: number): boolean {
+  return listeners.some((l) => l.port === port && carries(l, protocol));
 }
 
 function isFree(state: GatewayState, protocol: Protocol, port: number, range: PortRange, blocked: ReadonlySet<number>): boolean {
@@ -88,7 +91,7 @@ function isFree(state: GatewayState, protocol: Protocol, port: number, range: Po
     inRange(port, range) &&
     !RESERVED_PORTS.includes(port) &&
     !blocked.has(port) &&
-    !portInUse(state, protocol, port) &&
+    !portInUse(state.listeners, protocol, port) &&
     !(ruleAnnotation(protocol, port) in state.annotations)
   );
 }
@@ -185,7 +188,7 @@ export function claimOp({
     let chosen = port;
     if (chosen !== undefined) {
       const owner = state.annotations[ruleAnnotation(protocol, chosen)];
-      if (owner !== undefined || portInUse(state, protocol, chosen) || blocked.has(chosen)) {
+      if (owner !== undefined || portInUse(state.listeners, protocol, chosen) || blocked.has(chosen)) {
         throw new GatewayRefused(
           'port-taken',
           new FunctionError('PORT_TAKEN', `Port ${chosen}/${protocol} on Gateway ${where} is already used${owner ? ` by ${owner}` : ''}`, {
