@@ -60,7 +60,17 @@ export async function repairGateways(deps: GatewayDeps, { dryRun = true }: { dry
 
   const removed: RepairResult['removed'] = [];
   const fixed: RepairFix[] = [];
-  const owned = new Set<string>();
+  // Routes that a rule recorded on a Gateway of ours names (with an address or not, dangling or
+  // not: repair deals with those rules itself): all others are orphans.
+  const owned = new Set(
+    labelled.flatMap((g) =>
+      recordedRules(g.metadata.annotations).map((r) => {
+        const gateway = { namespace: g.metadata.namespace!, name: g.metadata.name! };
+        const route = ruleRoute({ gateway, protocol: r.protocol, port: r.port, target: r.target, routes });
+        return routeKey(route.kind, route.ref.namespace, route.ref.name);
+      }),
+    ),
+  );
   const byKey = new Map(found.map((r) => [routeKey(r.kind!, r.metadata.namespace, r.metadata.name), r]));
 
   const repairGateway = async (gateway: PoolGateway) => {
@@ -83,8 +93,6 @@ export async function repairGateways(deps: GatewayDeps, { dryRun = true }: { dry
       listenerChanges = (await writer.submit(gateway.ref, alignOp(routes))).value;
     }
     for (const r of gone) {
-      const route = routeOf(r);
-      owned.add(routeKey(route.kind, route.ref.namespace, route.ref.name));
       removed.push({ ip: gateway.ip, port: r.port, protocol: r.protocol, ...r.target, reason: 'ServiceNotFound' });
     }
     const where = `${gateway.ref.namespace}/${gateway.ref.name}`;
@@ -92,23 +100,13 @@ export async function repairGateways(deps: GatewayDeps, { dryRun = true }: { dry
 
     for (const rule of recorded.filter((r) => !isDangling(r))) {
       const route = routeOf(rule);
-      const key = routeKey(route.kind, route.ref.namespace, route.ref.name);
-      owned.add(key);
-      const have = byKey.get(key);
+      const have = byKey.get(routeKey(route.kind, route.ref.namespace, route.ref.name));
       if (dryRun ? have && routeUpToDate(have, route.body) : (await ensureRoute(kube, route, have)) === 'unchanged') continue;
       fixed.push({ ip: gateway.ip, gateway: where, protocol: rule.protocol, port: rule.port, action: 'added', object: 'route' });
     }
   };
   for (const gateway of pool) await repairGateway(gateway);
 
-  // Rules on Gateways of ours that have no address now: their routes are theirs, not orphans.
-  for (const gateway of labelled.filter((g) => !pool.some((p) => p.object === g))) {
-    const ref = { namespace: gateway.metadata.namespace!, name: gateway.metadata.name! };
-    for (const r of recordedRules(gateway.metadata.annotations)) {
-      const route = ruleRoute({ gateway: ref, protocol: r.protocol, port: r.port, target: r.target, routes });
-      owned.add(routeKey(route.kind, route.ref.namespace, route.ref.name));
-    }
-  }
   const ours = (name: string) => labelled.some((g) => g.metadata.name === name);
   for (const route of found) {
     if (owned.has(routeKey(route.kind!, route.metadata.namespace, route.metadata.name))) continue;
