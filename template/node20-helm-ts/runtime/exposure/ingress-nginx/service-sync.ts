@@ -191,9 +191,7 @@ export function createServiceSync({ kube, coalesce = true, cas }: { kube: Ingres
       cas,
       known: { services: last ? [...known.services, last] : known.services, configMaps },
       seen: (service) => {
-        const current = latest.get(k);
-        const when = (o: V1Service) => kube.seenAt(o)?.received ?? 0;
-        if (!current || when(service) > when(current)) latest.set(k, service);
+        if (newer(service, latest.get(k))) latest.set(k, service);
       },
     });
   };
