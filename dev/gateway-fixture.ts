@@ -12,6 +12,8 @@ export interface GatewayFixtureOptions {
   /** Names of the Gateways to create; default one, `gateway`. */
   names?: readonly string[];
   gatewayClassName?: string;
+  /** The listeners each Gateway starts with; default one HTTP listener on port 80. */
+  listeners?: readonly object[];
   /** How long to wait for the addresses; default 5000 ms. */
   timeoutMs?: number;
 }
@@ -21,6 +23,7 @@ export const GATEWAY_DEFAULTS = {
   label: 'gateway',
   names: ['gateway'],
   gatewayClassName: 'example',
+  listeners: [{ name: 'http', protocol: 'HTTP', port: 80 }],
   timeoutMs: 5000,
 } as const;
 
@@ -30,7 +33,7 @@ export function gatewayObjects(options: GatewayFixtureOptions = {}): object[] {
     apiVersion: 'gateway.networking.k8s.io/v1',
     kind: 'Gateway',
     metadata: { name, namespace: o.namespace, labels: { appingress: o.label } },
-    spec: { gatewayClassName: o.gatewayClassName, listeners: [{ name: 'http', protocol: 'HTTP', port: 80 }] },
+    spec: { gatewayClassName: o.gatewayClassName, listeners: structuredClone(o.listeners) },
   }));
 }
 

@@ -3,6 +3,7 @@
 // instance, and a view of what the data plane would forward, read from the objects it reads.
 import { afterEach } from 'vitest';
 import { startCluster, type Cluster, type KubeObject } from '../../../../../dev/cluster/index.js';
+import { gatewayObjects } from '../../../../../dev/gateway-fixture.js';
 import { loadConfig, type PortRange } from '#runtime/config.js';
 import type { ExposureBackend } from '#runtime/exposure/backend.js';
 import { createGatewayBackend } from '#runtime/exposure/gateway-api/index.js';
@@ -102,13 +103,9 @@ export const ingressNginx: Harness = {
       .map((s) => (s as Obj).status.loadBalancer.ingress[0].ip as string),
 };
 
-export function gatewayObject(name: string, listeners: object[] = [{ name: 'http', protocol: 'HTTP', port: 80 }], labels: Record<string, string> = { appingress: LABEL }): object {
-  return {
-    apiVersion: 'gateway.networking.k8s.io/v1',
-    kind: 'Gateway',
-    metadata: { name, namespace: LB_NAMESPACE, labels },
-    spec: { gatewayClassName: 'example', listeners },
-  };
+/** A Gateway of the pool (label `appingress=<label>`), with an HTTP listener unless `listeners` says otherwise. */
+export function gatewayObject(name: string, listeners?: object[], label = LABEL): object {
+  return gatewayObjects({ namespace: LB_NAMESPACE, label, names: [name], ...(listeners && { listeners }) })[0];
 }
 
 const routeResource = (protocol: string) => ({ group: 'gateway.networking.k8s.io', resource: protocol === 'tcp' ? 'tcproutes' : 'udproutes' });

@@ -281,7 +281,7 @@ describe('races with other instances, and other pools', () => {
   });
 
   test("repair leaves the routes of another pool's Gateways and of a Gateway waiting for its address", async () => {
-    const cluster = await start({ seed: [...seed, gatewayObject('other', undefined, { appingress: 'other' })] });
+    const cluster = await start({ seed: [...seed, gatewayObject('other', undefined, 'other')] });
     const mine = backendOf(cluster);
     const theirs = createGatewayBackend({
       config: { ...loadConfig({ IngressLabel: 'other', LoadBalancerNamespace: LB_NAMESPACE, KUBECONFIG: cluster.kubeconfigPath }), portRange: { from: 30000, to: 30999 } },
